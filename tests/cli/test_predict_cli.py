@@ -1,0 +1,91 @@
+"""The ``theorycheck predict`` command, run as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from theorycheck.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "theorycheck", *args], capture_output=True, text=True, check=False)
+
+
+def test_predict_json_fc_done_criterion() -> None:
+    res = run("predict", "dense(256) relu dense(256) relu dense(10)", "--input", "1024", "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert set(out) >= {
+        "d",
+        "log10_paths",
+        "lemma7_sum",
+        "symmetric",
+        "coord_var",
+        "grad_sq_norm",
+        "grad_l1",
+        "grad_linf",
+        "covered",
+        "reason",
+    }
+    assert out["d"] == 1024
+    assert out["coord_var"]["mean"] == pytest.approx(2 / 1024, rel=1e-15)
+    assert out["lemma7_sum"] == pytest.approx(1.0, abs=1e-12)
+    assert out["symmetric"] is True
+    assert out["covered"] is True and out["reason"] is None
+
+
+def test_predict_json_circular_vs_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    arch = "conv(16,3,padding={p}) relu conv(16,3,padding={p}) relu flatten dense(10)"
+    assert main(["predict", arch.format(p="circular"), "--input", "3x16x16", "--json"]) == 0
+    circ = json.loads(capsys.readouterr().out)
+    assert main(["predict", arch.format(p="zero"), "--input", "3x16x16", "--json"]) == 0
+    zero = json.loads(capsys.readouterr().out)
+    assert circ["symmetric"] and circ["coord_var"]["min"] == pytest.approx(circ["coord_var"]["max"], rel=1e-14)
+    assert not zero["symmetric"] and zero["coord_var"]["min"] < zero["coord_var"]["max"]
+
+
+def test_not_covered_prints_null_and_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["predict", "[conv(8,3,dilation=2) relu]*2 globalmaxpool dense(12)", "--input", "3x16x16", "--json"]) == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["covered"] is False
+    assert out["coord_var"] is None and out["grad_sq_norm"] is None
+    assert "globalmaxpool" in out["reason"]
+
+
+def test_readable_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["predict", "dense(64) relu dense(3)", "--input", "100"]) == 0
+    text = capsys.readouterr().out
+    assert "symmetry (S)  holds" in text
+    assert "d·mean = 2" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["predict", "dens(256) dense(10)", "--input", "1024"], "did you mean 'dense'?"),
+        (["predict", "dense(10)", "--input", "3x"], "input shape '3x'"),
+        (["predict", "conv(8,3) relu", "--input", "3x8x8"], "missing output layer"),
+        (["predict", "dense(10)", "--input", "4", "--output", "11"], "out of range"),
+    ],
+)
+def test_bad_input_exits_2_with_one_message(args: list[str], fragment: str) -> None:
+    res = run(*args)
+    assert res.returncode == 2
+    assert fragment in res.stderr
+    assert "Traceback" not in res.stderr
+    assert res.stdout == ""
+
+
+def test_help_explains_the_dsl() -> None:
+    res = run("predict", "--help")
+    assert res.returncode == 0
+    for word in ("Lemma 7", "(S)", "circular", "residual{body}", "[layers]*N", "CxHxW"):
+        assert word in res.stdout
+    top = run("--help")
+    assert "predict" in top.stdout

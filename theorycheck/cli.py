@@ -1,0 +1,129 @@
+"""The ``theorycheck`` command line.
+
+Every subcommand prints one clear message and exits with status 2 on bad input
+(an unknown layer, a bad shape, ...), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from theorycheck.errors import TheorycheckError
+
+__all__ = ["main"]
+
+_ARCH_HELP = (
+    'architecture in the text form, e.g. "dense(256) relu dense(10)" or '
+    '"[conv(64,3,padding=circular) relu]*4 globalavgpool dense(12)" (quote it)'
+)
+_INPUT_HELP = "input shape: D for a vector (e.g. 1024) or CxHxW for an image (e.g. 3x32x32)"
+
+_EPILOG = """\
+layers: dense(out) conv(out,k[,stride=,dilation=,padding=zero|valid|circular|reflect])
+        avgpool(k[,stride]) maxpool(k[,stride]) relu tanh sigmoid softplus flatten
+        globalavgpool globalmaxpool; weighted layers take gain=2 (He, Var=gain/fan_in),
+        init=normal|uniform|rademacher, scaling=fan_in|none.
+structure: [layers]*N repeats; add{a | b} and concat{a | b} run branches in
+        parallel; residual{body} is add{body | identity}.
+"""
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.6g}"
+
+
+def _print_prediction(pred: dict) -> None:
+    print(f"architecture  {pred['architecture']}")
+    print(f"input         {pred['input']}  (d = {pred['d']}), output logit {pred['output']}, level (H)")
+    print(f"paths         10^{_fmt(pred['log10_paths'])} input→output paths")
+    print(
+        f"Lemma 7       Σ_x Σ_p Π 1/d_p = {pred['lemma7_sum']:.15g}"
+        + (f"  (+ {pred['orphan_mass']:.3g} ending at neurons with no input)" if pred["orphan_mass"] else "")
+    )
+    l8 = pred["lemma8"]
+    print(
+        f"Lemma 8       per-input sum: min {_fmt(l8['min'])}, mean {_fmt(l8['mean'])}, max {_fmt(l8['max'])}"
+        f"  (1/d = {1 / pred['d']:.6g})"
+    )
+    print(f"symmetry (S)  {'holds' if pred['symmetric'] else 'fails'}")
+    if not pred["covered"]:
+        print(f"gradient      not covered: {pred['reason']}")
+        return
+    cv = pred["coord_var"]
+    d = pred["d"]
+    print(
+        f"E[(∂f/∂x_i)²] min {_fmt(cv['min'])}, mean {_fmt(cv['mean'])}, max {_fmt(cv['max'])}"
+        f"  (d·mean = {d * cv['mean']:.6g})"
+    )
+    print(f"E‖∂f‖₂²       {_fmt(pred['grad_sq_norm'])}")
+    print(f"E‖∂f‖₁        {_fmt(pred['grad_l1'])}   (independent-Gaussian approximation)")
+    print(f"E‖∂f‖_∞       {_fmt(pred['grad_linf'])}   (independent-Gaussian approximation, grows like √(2 ln 2d))")
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from theorycheck.theory import predict
+
+    pred = predict(args.arch, args.input, output=args.output).to_dict()
+    if args.json:
+        print(json.dumps(pred, indent=2))
+    else:
+        _print_prediction(pred)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="theorycheck",
+        description="Check theorems about random neural networks against the networks themselves.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from theorycheck import __version__
+
+    parser.add_argument("--version", action="version", version=f"theorycheck {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "predict",
+        help="exact (H)-theory predictions for an architecture",
+        description=(
+            "Compute, exactly and from the graph alone, what the theory of Simon-Gabriel et al. (2019) "
+            "predicts for the input gradient of one logit: path counts, the Lemma 7 and Lemma 8 sums, "
+            "whether the symmetry assumption (S) holds, and the predicted E[(∂f_k/∂x_i)²] map with "
+            "E‖∂f_k‖₂², E‖∂f_k‖₁ and E‖∂f_k‖_∞."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("arch", metavar="ARCH", help=_ARCH_HELP)
+    p.add_argument("--input", required=True, metavar="SHAPE", help=_INPUT_HELP)
+    p.add_argument("--output", type=int, default=0, metavar="K", help="index of the logit f_K (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    p.set_defaults(func=_cmd_predict)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``theorycheck`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return func(args)
+    except TheorycheckError as exc:
+        print(f"theorycheck {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"theorycheck {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,11 @@
+"""Exact predictions of the (H) theory, computed from the graph (float64)."""
+
+from theorycheck.theory._gaussian import expected_l1 as expected_l1
+from theorycheck.theory._gaussian import expected_linf as expected_linf
+from theorycheck.theory._gaussian import linf_asymptote as linf_asymptote
+from theorycheck.theory._predict import Prediction as Prediction
+from theorycheck.theory._predict import Summary as Summary
+from theorycheck.theory._predict import in_degrees as in_degrees
+from theorycheck.theory._predict import predict as predict
+
+__all__ = ["Prediction", "Summary", "expected_l1", "expected_linf", "in_degrees", "linf_asymptote", "predict"]
