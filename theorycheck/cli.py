@@ -74,6 +74,86 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(total: int, label: str) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """A tqdm bar on stderr (silent when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=label, unit="net", file=sys.stderr, disable=None, leave=False)
+
+    def update(done: int) -> None:
+        bar.update(done - bar.n)
+
+    return update, bar.close
+
+
+def _print_estimate(report: dict) -> None:
+    prov = report["provenance"]
+    print(f"architecture  {report['architecture']}")
+    print(f"input         {report['input']}  (d = {report['d']}), target {report['target']}")
+    print(
+        f"networks      {report['n_networks']} on {prov['device_name']}, {prov['precision']}, seed {prov['seed']}, "
+        f"{prov['method']} sampler, {prov['seconds']:.2f} s"
+    )
+    header = f"{'statistic':<14}{'mean':>13}  {'95% CI (by network)':<27}{'predicted':>12}  {'rel. dev (95% CI)'}"
+    print(header)
+    for key in ("coord_var", "grad_sq_norm", "grad_l1", "grad_linf"):
+        e = report[key]
+        ci = f"[{e['ci'][0]:.5g}, {e['ci'][1]:.5g}]"
+        if e["predicted"] is None:
+            pred, dev = "n/a", "n/a"
+        else:
+            pred = f"{e['predicted']:.5g}"
+            lo, hi = e["rel_dev_ci"]
+            dev = f"{e['rel_dev']:+.2%} [{lo:+.2%}, {hi:+.2%}]"
+        print(f"{key:<14}{e['mean']:>13.5g}  {ci:<27}{pred:>12}  {dev}")
+    if not report["covered"]:
+        print(f"prediction    not covered: {report['reason']}")
+    else:
+        print(f"prediction    {report['prediction_note']}")
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from theorycheck._estimate import estimate
+
+    update, close = _progress_bar(args.networks, "estimate")
+    try:
+        report = estimate(
+            args.arch,
+            args.input,
+            networks=args.networks,
+            seed=args.seed,
+            target=args.target,
+            output=args.output,
+            loss_class=_loss_class(args.loss_class),
+            device=args.device,
+            precision=args.precision,
+            method=args.method,
+            chunk=args.chunk,
+            progress=update,
+        ).to_dict()
+    finally:
+        close()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_estimate(report)
+    return 0
+
+
+def _loss_class(text: str) -> str | int:
+    return int(text) if text.isdigit() else text
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -104,6 +184,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=int, default=0, metavar="K", help="index of the logit f_K (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     p.set_defaults(func=_cmd_predict)
+
+    from theorycheck.sampler import PRECISIONS
+
+    e = sub.add_parser(
+        "estimate",
+        help="Monte Carlo estimates over sampled networks, next to the predictions",
+        description=(
+            "Sample N independently He-initialised networks (each with its own weights and input), measure the "
+            "input gradient of the target, and print the mean of each statistic with a 95%% confidence interval "
+            "clustered by network, the theory's prediction and the relative deviation. coord_var is the mean over "
+            "inputs of E[g_i²]; grad_sq_norm, grad_l1 and grad_linf are E‖g‖₂², E‖g‖₁ and E‖g‖_∞."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    e.add_argument("arch", metavar="ARCH", help=_ARCH_HELP)
+    e.add_argument("--input", required=True, metavar="SHAPE", help=_INPUT_HELP)
+    e.add_argument(
+        "--networks", type=_positive_int, default=2000, metavar="N", help="number of networks (default 2000)"
+    )
+    e.add_argument(
+        "--target",
+        choices=("logit", "logits", "loss"),
+        default="logit",
+        help="gradient of logit K (default), of every logit (averaged per network), or of the cross-entropy loss",
+    )
+    e.add_argument("--output", type=int, default=0, metavar="K", help="logit index for --target logit (default 0)")
+    e.add_argument(
+        "--loss-class", default="argmax", metavar="C", help="class of the loss: argmax (default), random, or an index"
+    )
+    e.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
+    e.add_argument(
+        "--precision", choices=PRECISIONS, default="fp32", help="fp32 (default; TF32 off), fp64, tf32 or bf16"
+    )
+    e.add_argument(
+        "--method",
+        choices=("auto", "explicit", "conditional"),
+        default="auto",
+        help="explicit weights, or exact conditional-Gaussian draws for dense stacks (auto picks)",
+    )
+    e.add_argument(
+        "--chunk",
+        type=_positive_int,
+        default=None,
+        metavar="B",
+        help="networks per step (default: from the memory available)",
+    )
+    e.add_argument("--seed", type=int, default=0, help="network i depends only on (seed, i) (default 0)")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=_cmd_estimate)
     return parser
 
 

@@ -9,6 +9,8 @@ skeleton for enumerating paths of sampled networks.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +35,7 @@ from theorycheck.graph._nodes import (
 )
 from theorycheck.graph._shapes import Shape, node_output_shape
 
-__all__ = ["Edge", "NeuronGraph", "neuron_graph"]
+__all__ = ["Edge", "NeuronGraph", "iter_paths", "neuron_graph"]
 
 MAX_NEURONS = 20_000
 
@@ -70,6 +72,8 @@ class NeuronGraph:
     outputs: NDArray[np.int64]
     edges: list[Edge] = field(default_factory=list)
     n_neurons: int = 0
+    #: neuron ids of each layer occurrence's input, in the layout of that input tensor
+    layer_inputs: dict[int, NDArray[np.int64]] = field(default_factory=dict)
 
     def incoming(self) -> dict[int, list[Edge]]:
         """Edges grouped by destination."""
@@ -109,6 +113,7 @@ class _Builder:
         self.edges: list[Edge] = []
         self.next_id = 0
         self.layer = 0
+        self.layer_inputs: dict[int, NDArray[np.int64]] = {}
 
     def fresh(self, shape: Shape) -> NDArray[np.int64]:
         n = int(np.prod(shape))
@@ -132,6 +137,7 @@ class _Builder:
         out_shape = node_output_shape(node, in_shape)
         self.layer += 1
         layer = self.layer
+        self.layer_inputs[layer] = ids
         if isinstance(node, (Dense, Conv, AvgPool, MaxPool, GlobalAvgPool, GlobalMaxPool)):
             out = self.fresh(out_shape)
             if isinstance(node, Conv):
@@ -218,4 +224,25 @@ def neuron_graph(arch: Architecture, input_shape: Shape) -> NeuronGraph:
     builder = _Builder()
     inputs = builder.fresh(input_shape)
     outputs, _ = builder.sequence(arch.layers, inputs, False)
-    return NeuronGraph(int(np.prod(input_shape)), outputs.ravel(), builder.edges, builder.next_id)
+    return NeuronGraph(int(np.prod(input_shape)), outputs.ravel(), builder.edges, builder.next_id, builder.layer_inputs)
+
+
+def iter_paths(graph: NeuronGraph, output: int, *, limit: int) -> Iterator[tuple[int, tuple[Edge, ...]]]:
+    """Every path from an input to output neuron ``output``: ``(input index, edges from input to output)``.
+
+    Parallel edges (``count > 1``) stand for ``count`` paths; raises ``ValueError``
+    beyond ``limit`` paths.
+    """
+    table = graph.incoming()
+    total = 0
+    stack: list[tuple[int, tuple[Edge, ...]]] = [(int(graph.outputs[output]), ())]
+    while stack:
+        neuron, suffix = stack.pop()
+        if neuron < graph.n_inputs:
+            total += math.prod(e.count for e in suffix)
+            if total > limit:
+                raise ValueError(f"more than {limit} paths: too large to enumerate")
+            yield neuron, suffix
+            continue
+        for e in table.get(neuron, []):
+            stack.append((e.src, (e, *suffix)))

@@ -25,7 +25,7 @@ from theorycheck.graph import (
     Shape,
     parse_input_shape,
 )
-from theorycheck.graph._neurons import Edge, neuron_graph
+from theorycheck.graph._neurons import Edge, iter_paths, neuron_graph
 from theorycheck.theory._propagate import fan_in
 
 __all__ = ["MAX_PATHS", "PathSums", "enumerate_path_sums"]
@@ -74,30 +74,17 @@ def enumerate_path_sums(arch: Architecture | str, input_shape: Shape | str | int
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     graph = neuron_graph(arch, shape)
     table = graph.incoming()
+    indegree = {dst: sum(e.count for e in edges) for dst, edges in table.items()}
     d = graph.n_inputs
     n_paths = np.zeros(d)
     lemma8 = np.zeros(d)
     var = np.zeros(d)
     multisets: list[Counter[tuple[int, ...]]] = [Counter() for _ in range(d)]
-    total = 0
-    # stack of (neuron, degrees so far, 1/d product, variance product, multiplicity)
-    stack: list[tuple[int, tuple[int, ...], float, float, int]] = [(int(graph.outputs[output]), (), 1.0, 1.0, 1)]
-    while stack:
-        neuron, degrees, inv, v, mult = stack.pop()
-        if neuron < d:
-            total += mult
-            if total > MAX_PATHS:
-                raise ValueError(f"more than {MAX_PATHS} paths: too large to enumerate")
-            n_paths[neuron] += mult
-            lemma8[neuron] += mult * inv
-            var[neuron] += mult * v
-            multisets[neuron][tuple(sorted(degrees))] += mult
-            continue
-        edges = table.get(neuron, [])
-        deg = sum(e.count for e in edges)
-        for e in edges:
-            if e.real:
-                stack.append((e.src, (*degrees, deg), inv / deg, v * _edge_variance(e), mult * e.count))
-            else:
-                stack.append((e.src, degrees, inv, v * _edge_variance(e), mult * e.count))
+    for x, edges in iter_paths(graph, output, limit=MAX_PATHS):
+        mult = math.prod(e.count for e in edges)
+        degrees = tuple(sorted(indegree[e.dst] for e in edges if e.real))
+        n_paths[x] += mult
+        lemma8[x] += mult * math.prod(1.0 / g for g in degrees)
+        var[x] += mult * math.prod(_edge_variance(e) for e in edges)
+        multisets[x][degrees] += mult
     return PathSums(n_paths, lemma8, var, multisets)

@@ -1,0 +1,143 @@
+"""``estimate``: Monte Carlo estimates next to the theory's predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+
+from theorycheck.graph import Architecture, Shape, format_shape, parse_input_shape
+from theorycheck.sampler import STATISTICS, SampleResult, sample
+from theorycheck.sampler._sample import TargetKind
+from theorycheck.stats import Estimate, mean_ci, relative_deviation
+from theorycheck.theory import Prediction, expected_l1, expected_linf, predict
+
+__all__ = ["EstimateReport", "StatisticEstimate", "estimate"]
+
+
+@dataclass(frozen=True)
+class StatisticEstimate:
+    """One statistic: measured mean with CI, the prediction, and the relative deviation."""
+
+    name: str
+    estimate: Estimate
+    predicted: float | None
+    rel_dev: float | None
+    rel_dev_ci: tuple[float, float] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mean": self.estimate.mean,
+            "ci": list(self.estimate.ci),
+            "predicted": self.predicted,
+            "rel_dev": self.rel_dev,
+            "rel_dev_ci": None if self.rel_dev_ci is None else list(self.rel_dev_ci),
+        }
+
+
+@dataclass(frozen=True)
+class EstimateReport:
+    """Estimates of ``coord_var``, ``grad_sq_norm``, ``grad_l1``, ``grad_linf`` for one target."""
+
+    architecture: str
+    input_shape: Shape
+    target: str
+    statistics: dict[str, StatisticEstimate]
+    prediction: Prediction
+    prediction_note: str
+    sample: SampleResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "architecture": self.architecture,
+            "input": format_shape(self.input_shape),
+            "d": self.prediction.d,
+            "target": self.target,
+            "n_networks": self.sample.n_networks,
+            **{k: v.to_dict() for k, v in self.statistics.items()},
+            "covered": self.prediction.covered,
+            "reason": self.prediction.reason,
+            "prediction_note": self.prediction_note,
+            "provenance": self.sample.provenance,
+        }
+
+
+_KEYS = {"coord_var": "coord_var", "sq_norm": "grad_sq_norm", "l1": "grad_l1", "linf": "grad_linf"}
+
+
+def _per_network(result: SampleResult, stat: str) -> np.ndarray:
+    """One value per network, averaged over the target's gradients (all logits: their mean)."""
+    return np.mean([result.column(g, stat) for g in result.gradients], axis=0)
+
+
+def _predictions(
+    arch: Architecture, shape: Shape, result: SampleResult, target: str, output: int
+) -> tuple[Prediction, dict[str, float | None], str]:
+    outputs = [int(g.removeprefix("logit")) for g in result.gradients] if target == "logits" else [output]
+    preds = [predict(arch, shape, output=k) for k in outputs]
+    base = preds[0]
+    if not base.covered or any(p.coord_var_map is None for p in preds):
+        return base, dict.fromkeys(_KEYS), "not covered"
+    maps = [p.coord_var_map for p in preds]
+    values = {
+        "coord_var": float(np.mean([m.mean() for m in maps])),  # type: ignore[union-attr]
+        "sq_norm": float(np.mean([m.sum() for m in maps])),  # type: ignore[union-attr]
+        "l1": float(np.mean([expected_l1(m) for m in maps])),  # type: ignore[arg-type]
+        "linf": float(np.mean([expected_linf(m) for m in maps])),  # type: ignore[arg-type]
+    }
+    note = "(H) theory, eq. 13; l1 and linf for independent Gaussian coordinates"
+    if target == "loss":
+        factor = result.rows["eq9_factor"]
+        values["coord_var"] *= float(factor.mean())
+        values["sq_norm"] *= float(factor.mean())
+        values["l1"] *= float(np.sqrt(factor).mean())
+        values["linf"] *= float(np.sqrt(factor).mean())
+        note = "eq. 9: logit prediction times the measured (1−q_c)² + Σ_{k≠c} q_k²; " + note
+    return base, {k: v for k, v in values.items()}, note
+
+
+def estimate(
+    arch: Architecture | str,
+    input_shape: Shape | str | int,
+    *,
+    networks: int,
+    seed: int = 0,
+    target: str = "logit",
+    output: int = 0,
+    loss_class: str | int = "argmax",
+    device: str = "auto",
+    precision: str = "fp32",
+    method: str = "auto",
+    chunk: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> EstimateReport:
+    """Sample ``networks`` networks and compare each statistic with its prediction."""
+    arch = Architecture.parse(arch) if isinstance(arch, str) else arch
+    shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
+    arch.output_shape(shape)
+    result = sample(
+        arch,
+        shape,
+        networks=networks,
+        seed=seed,
+        targets=(cast(TargetKind, target),),
+        output=output,
+        loss_class=loss_class,
+        device=device,
+        precision=precision,
+        method=method,
+        chunk=chunk,
+        progress=progress,
+    )
+    prediction, predicted, note = _predictions(arch, shape, result, target, output)
+    stats: dict[str, StatisticEstimate] = {}
+    for stat in STATISTICS:
+        est = mean_ci(_per_network(result, stat))
+        pred = predicted[stat]
+        rd = relative_deviation(est, pred)
+        stats[_KEYS[stat]] = StatisticEstimate(
+            _KEYS[stat], est, pred, None if rd is None else rd[0], None if rd is None else rd[1]
+        )
+    return EstimateReport(arch.to_text(), shape, target, stats, prediction, note, result)

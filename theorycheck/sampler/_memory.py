@@ -1,0 +1,73 @@
+"""Chunk sizes from the memory available, and recognising out-of-memory errors."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from theorycheck.sampler._program import Op, Program
+from theorycheck.sampler._rng import RNG_BLOCK
+
+__all__ = ["MAX_ELEMENTS", "available_bytes", "is_out_of_memory", "plan_chunk"]
+
+#: no tensor may reach 2**31 elements (known conv and indexing bugs beyond it)
+MAX_ELEMENTS = 2**31 - 1
+#: CPU chunks beyond this buy no speed and cost memory
+CPU_BUDGET = 1 << 30
+
+
+def available_bytes(device: torch.device) -> int:
+    """Free memory usable by one run on ``device``."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free * 0.6)
+    try:
+        with open("/proc/meminfo") as fh:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in fh}
+        return min(int(info["MemAvailable"] * 0.25), CPU_BUDGET)
+    except (OSError, KeyError, ValueError):  # pragma: no cover - non-Linux
+        return CPU_BUDGET
+
+
+def _all_ops(ops: list[Op]) -> list[Op]:
+    out: list[Op] = []
+    for op in ops:
+        out.append(op)
+        for b in op.branches:
+            out.extend(_all_ops(b))
+    return out
+
+
+def per_network_footprint(program: Program, *, explicit: bool, n_targets: int) -> tuple[int, int]:
+    """(elements held per network, largest single tensor per network, in elements)."""
+    ops = _all_ops(program.ops)
+    acts = [math.prod(op.out_shape) for op in ops] + [program.d]
+    largest = max(acts)
+    total = 3 * sum(acts) + program.d * (n_targets + 1)
+    if explicit:
+        weights = [math.prod(op.weight_shape) for op in ops if op.node.weighted]
+        total += sum(weights)
+        largest = max([largest, *weights])
+        # padded conv inputs
+        largest = max([largest, *(math.prod(op.in_shape) * 4 for op in ops if op.node.kind == "conv")])
+    return total, largest
+
+
+def plan_chunk(program: Program, device: torch.device, itemsize: int, *, explicit: bool, n_targets: int) -> int:
+    """Networks per step: a multiple of :data:`RNG_BLOCK` (or a divisor of it), within memory and size limits."""
+    total, largest = per_network_footprint(program, explicit=explicit, n_targets=n_targets)
+    by_memory = available_bytes(device) // max(1, total * itemsize)
+    by_size = MAX_ELEMENTS // max(1, largest)
+    limit = max(1, min(by_memory, by_size, 8192))
+    if limit >= RNG_BLOCK:
+        return (limit // RNG_BLOCK) * RNG_BLOCK
+    return 1 << (limit.bit_length() - 1)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for CUDA and CPU allocation failures."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)

@@ -1,0 +1,202 @@
+"""A graph compiled into a batched PyTorch program over B independent networks.
+
+Each network has its own weights and its own input. Dense layers are batched
+matrix products, convolutions are one grouped convolution (``groups=B``, which
+is what ``torch.func.vmap`` of ``conv2d`` becomes), pooling acts per network.
+Weights never require grad: only input gradients are needed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from theorycheck.graph import (
+    Activation,
+    Add,
+    Architecture,
+    AvgPool,
+    Concat,
+    Conv,
+    Dense,
+    Flatten,
+    GlobalAvgPool,
+    GlobalMaxPool,
+    Init,
+    MaxPool,
+    Node,
+    Sequence,
+    Shape,
+    node_output_shape,
+)
+
+__all__ = ["ACTIVATION_FNS", "Op", "Program", "compile_program", "draw_weight"]
+
+ACTIVATION_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": F.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "softplus": F.softplus,
+}
+_PAD_MODE = {"zero": "constant", "valid": "constant", "circular": "circular", "reflect": "reflect"}
+
+
+@dataclass
+class Op:
+    """One node at one place of the graph; ``index`` is its pre-order number (from 1)."""
+
+    node: Node
+    index: int
+    in_shape: Shape
+    out_shape: Shape
+    branches: list[list[Op]] = field(default_factory=list)
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        """Shape of one network's weight tensor (weighted ops only)."""
+        node = self.node
+        if isinstance(node, Dense):
+            return (node.out, self.in_shape[0])
+        if isinstance(node, Conv):
+            return (node.out, self.in_shape[0], node.kernel, node.kernel)
+        raise TypeError(f"{node.kind} has no weights")
+
+    @property
+    def fan_in(self) -> int:
+        """Nominal fan-in: the product of the weight shape without the output axis."""
+        return math.prod(self.weight_shape[1:])
+
+
+def draw_weight(init: Init, fan_in: int, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
+    """Draw float32 weights with mean 0 and variance ``init.variance(fan_in)``."""
+    std = math.sqrt(init.variance(fan_in))
+    device = gen.device
+    if init.dist == "normal":
+        return torch.randn(shape, generator=gen, device=device) * std
+    if init.dist == "uniform":
+        return (torch.rand(shape, generator=gen, device=device) * 2.0 - 1.0) * (std * math.sqrt(3.0))
+    signs = torch.randint(0, 2, shape, generator=gen, device=device, dtype=torch.int8).float() * 2.0 - 1.0
+    return signs * std
+
+
+def _compile(layers: Sequence, shape: Shape, counter: list[int]) -> tuple[list[Op], Shape]:
+    ops: list[Op] = []
+    for node in layers:
+        counter[0] += 1
+        op = Op(node, counter[0], shape, node_output_shape(node, shape))
+        if isinstance(node, (Add, Concat)):
+            op.branches = [_compile(b, shape, counter)[0] for b in node.branches]
+        ops.append(op)
+        shape = op.out_shape
+    return ops, shape
+
+
+@dataclass
+class Program:
+    """The batched program of one architecture on one input shape."""
+
+    architecture: Architecture
+    input_shape: Shape
+    ops: list[Op]
+    n_logits: int
+
+    @property
+    def weighted(self) -> list[Op]:
+        """Weighted ops in pre-order: the order in which weights are drawn."""
+        out: list[Op] = []
+
+        def visit(ops: list[Op]) -> None:
+            for op in ops:
+                if op.node.weighted:
+                    out.append(op)
+                for b in op.branches:
+                    visit(b)
+
+        visit(self.ops)
+        return out
+
+    @property
+    def d(self) -> int:
+        """Number of inputs."""
+        return math.prod(self.input_shape)
+
+    def draw_block(self, block: int, gen: torch.Generator, n: int) -> dict[int, torch.Tensor]:
+        """Weights of ``n`` networks drawn from ``gen``: ``{op.index: (n, *weight_shape)}``."""
+        return {
+            op.index: draw_weight(op.node.init, op.fan_in, (n, *op.weight_shape), gen)  # type: ignore[attr-defined]
+            for op in self.weighted
+        }
+
+    def forward(
+        self, x: torch.Tensor, weights: dict[int, torch.Tensor], record: dict[int, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """Logits ``(B, K)`` of B networks on inputs ``x`` of shape ``(B, *input_shape)``.
+
+        With ``record``, the input of every op is stored under its index.
+        """
+        return _run(self.ops, x, weights, record)
+
+
+def _run(
+    ops: list[Op], x: torch.Tensor, weights: dict[int, torch.Tensor], record: dict[int, torch.Tensor] | None
+) -> torch.Tensor:
+    for op in ops:
+        if record is not None:
+            record[op.index] = x
+        x = _apply(op, x, weights, record)
+    return x
+
+
+def _apply(
+    op: Op, x: torch.Tensor, weights: dict[int, torch.Tensor], record: dict[int, torch.Tensor] | None
+) -> torch.Tensor:
+    node = op.node
+    b = x.shape[0]
+    if isinstance(node, Dense):
+        return torch.bmm(weights[op.index], x.unsqueeze(-1)).squeeze(-1)
+    if isinstance(node, Conv):
+        before, after = node.pad
+        if before or after:
+            x = F.pad(x, (before, after, before, after), mode=_PAD_MODE[node.padding])
+        w = weights[op.index]
+        c_in, h, wd = x.shape[1:]
+        y = F.conv2d(
+            x.reshape(1, b * c_in, h, wd),
+            w.reshape(b * node.out, c_in, node.kernel, node.kernel),
+            stride=node.stride,
+            dilation=node.dilation,
+            groups=b,
+        )
+        return y.reshape(b, node.out, y.shape[-2], y.shape[-1])
+    if isinstance(node, AvgPool):
+        return F.avg_pool2d(x, node.kernel, node.step)
+    if isinstance(node, MaxPool):
+        return F.max_pool2d(x, node.kernel, node.step)
+    if isinstance(node, GlobalAvgPool):
+        return x.mean(dim=(2, 3))
+    if isinstance(node, GlobalMaxPool):
+        return x.amax(dim=(2, 3))
+    if isinstance(node, Flatten):
+        return x.reshape(b, -1)
+    if isinstance(node, Activation):
+        return ACTIVATION_FNS[node.fn](x)
+    if isinstance(node, Add):
+        outs = [_run(branch, x, weights, record) for branch in op.branches]
+        total = outs[0]
+        for o in outs[1:]:
+            total = total + o
+        return total
+    if isinstance(node, Concat):
+        return torch.cat([_run(branch, x, weights, record) for branch in op.branches], dim=1)
+    raise TypeError(f"no batched rule for {node.kind}")
+
+
+def compile_program(arch: Architecture, input_shape: Shape) -> Program:
+    """Validate and compile ``arch`` for inputs of ``input_shape``."""
+    out_shape = arch.output_shape(input_shape)
+    ops, _ = _compile(arch.layers, input_shape, [0])
+    return Program(arch, input_shape, ops, out_shape[0])

@@ -1,0 +1,440 @@
+"""Sample B independent He-initialised networks and measure their input gradients."""
+
+from __future__ import annotations
+
+import math
+import platform
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from theorycheck._version import __version__
+from theorycheck.errors import TheorycheckError
+from theorycheck.graph import Architecture, Shape, parse_input_shape
+from theorycheck.sampler._conditional import (
+    conditional_backward,
+    conditional_forward,
+    conditional_noise_shapes,
+    supports_conditional,
+)
+from theorycheck.sampler._memory import is_out_of_memory, plan_chunk
+from theorycheck.sampler._precision import compute_dtype, precision_mode
+from theorycheck.sampler._program import Program, compile_program
+from theorycheck.sampler._rng import (
+    RNG_BLOCK,
+    STREAM_CLASS,
+    STREAM_FIXED_INPUT,
+    STREAM_INPUT,
+    STREAM_WEIGHTS,
+    block_generator,
+)
+
+__all__ = ["STATISTICS", "SampleResult", "resolve_device", "sample"]
+
+STREAM_BACKWARD = 4
+#: smallest batch ever computed: on CPU, batches of 1 or 2 networks take kernel paths whose
+#: rounding differs from larger batches; from 3 on, results are identical bit for bit
+MIN_BATCH = 4
+TargetKind = Literal["logit", "logits", "loss"]
+#: per-gradient statistics, one value per network: mean_i g_i², ‖g‖₂², ‖g‖₁, ‖g‖_∞
+STATISTICS = ("coord_var", "sq_norm", "l1", "linf")
+
+
+@dataclass
+class SampleResult:
+    """Per-network rows (network order) and per-input maps, with provenance.
+
+    ``rows["<grad>.<stat>"]`` holds one value per network for every gradient
+    (``logit`` for logit k, ``logit0``… for all logits, ``loss``) and statistic
+    (:data:`STATISTICS`, plus ``lq`` when ``q`` is given). ``rows["f<k>"]`` are
+    the logits; with the loss target, ``rows["class"]``, ``rows["loss_value"]``,
+    ``rows["q_c"]`` and ``rows["eq9_factor"]`` = ``(1−q_c)² + Σ_{k≠c} q_k²``.
+    ``maps["<grad>"]`` is ``Σ_networks g_i²`` per input, shape ``input_shape``.
+    """
+
+    rows: dict[str, np.ndarray]
+    maps: dict[str, np.ndarray]
+    n_networks: int
+    gradients: tuple[str, ...]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def column(self, gradient: str, statistic: str) -> np.ndarray:
+        """One statistic of one gradient, per network."""
+        return self.rows[f"{gradient}.{statistic}"]
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``auto`` → CUDA if available, else CPU; a clear error if CUDA is asked for and absent."""
+    name = str(device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise TheorycheckError(
+            f"device {name!r} requested but CUDA is not available (torch {torch.__version__}); "
+            "use --device cpu, or install the CUDA build of torch (README, section GPU)"
+        )
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise TheorycheckError(f"unknown device {name!r}; use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def _git_revision() -> str | None:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def provenance(device: torch.device, precision: str, seed: int, **extra: Any) -> dict[str, Any]:
+    """Versions, device, precision, seed and git revision of a result."""
+    import scipy
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.processor() or 'unknown'})"
+    return {
+        "theorycheck": __version__,
+        "git_revision": _git_revision(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
+        "device_name": name,
+        "precision": precision,
+        "seed": seed,
+        "rng_block": RNG_BLOCK,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **extra,
+    }
+
+
+def _target_names(targets: Sequence[str], output: int, n_logits: int) -> list[tuple[str, str, int]]:
+    """(gradient name, kind, logit index) for each backward vector."""
+    names: list[tuple[str, str, int]] = []
+    for t in targets:
+        if t == "logit":
+            names.append(("logit", "logit", output))
+        elif t == "logits":
+            names.extend((f"logit{k}", "logit", k) for k in range(n_logits))
+        elif t == "loss":
+            names.append(("loss", "loss", -1))
+        else:
+            raise TheorycheckError(f"unknown target {t!r}; use logit, logits or loss")
+    return names
+
+
+@dataclass
+class _Plan:
+    program: Program
+    device: torch.device
+    dtype: torch.dtype
+    seed: int
+    names: list[tuple[str, str, int]]
+    loss_class: str | int
+    inputs: str | torch.Tensor
+    conditional: bool
+    q: float | None
+    maps: bool
+
+
+def _draw_inputs(plan: _Plan, blocks: range) -> torch.Tensor:
+    shape = plan.program.input_shape
+    inputs = plan.inputs
+    if isinstance(inputs, torch.Tensor):
+        if tuple(inputs.shape) == shape:
+            x = inputs.expand(len(blocks) * RNG_BLOCK, *shape)
+        else:
+            lo, hi = blocks.start * RNG_BLOCK, blocks.stop * RNG_BLOCK
+            rows = inputs[lo:hi]
+            if rows.shape[0] < hi - lo:  # pad the last block; the extra rows are dropped
+                rows = torch.cat([rows, rows[-1:].expand(hi - lo - rows.shape[0], *shape)])
+            x = rows
+        return x.to(plan.device, plan.dtype)
+    if inputs == "fixed":
+        gen = block_generator(plan.seed, STREAM_FIXED_INPUT, 0, plan.device)
+        x = torch.randn((1, *shape), generator=gen, device=plan.device).expand(len(blocks) * RNG_BLOCK, *shape)
+        return x.to(plan.dtype)
+    parts = []
+    for b in blocks:
+        gen = block_generator(plan.seed, STREAM_INPUT, b, plan.device)
+        if inputs == "gaussian":
+            parts.append(torch.randn((RNG_BLOCK, *shape), generator=gen, device=plan.device))
+        else:
+            parts.append((torch.rand((RNG_BLOCK, *shape), generator=gen, device=plan.device) * 2 - 1) * math.sqrt(3))
+    return torch.cat(parts).to(plan.dtype)
+
+
+def _draw_classes(plan: _Plan, blocks: range, logits: torch.Tensor, sl: slice) -> torch.Tensor:
+    if plan.loss_class == "argmax":
+        return logits.argmax(dim=1)
+    if plan.loss_class == "random":
+        k = logits.shape[1]
+        parts = [
+            torch.randint(
+                0,
+                k,
+                (RNG_BLOCK,),
+                generator=block_generator(plan.seed, STREAM_CLASS, b, plan.device),
+                device=plan.device,
+            )
+            for b in blocks
+        ]
+        return torch.cat(parts)[sl]
+    return torch.full((logits.shape[0],), int(plan.loss_class), device=plan.device, dtype=torch.long)
+
+
+def _backward_vectors(plan: _Plan, logits: torch.Tensor, classes: torch.Tensor | None) -> torch.Tensor:
+    """``C (B, K, T)``: the gradient of target t is ``Σ_k C[:, k, t] ∇f_k``."""
+    b, k = logits.shape
+    c = torch.zeros(b, k, len(plan.names), device=plan.device, dtype=plan.dtype)
+    for t, (_, kind, idx) in enumerate(plan.names):
+        if kind == "logit":
+            c[:, idx, t] = 1.0
+        else:
+            assert classes is not None
+            q = torch.softmax(logits.detach().to(torch.float64), dim=1)
+            q[torch.arange(b), classes] -= 1.0  # ∂L/∂f_k = q_k − δ_kc (eq. 9)
+            c[:, :, t] = q.to(plan.dtype)
+    return c
+
+
+def _compute(plan: _Plan, lo: int, hi: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Rows and map sums for networks ``[lo, hi)``."""
+    blocks = range(lo // RNG_BLOCK, (hi + RNG_BLOCK - 1) // RNG_BLOCK)
+    offset = lo - blocks.start * RNG_BLOCK
+    n = hi - lo
+    if n >= MIN_BATCH:
+        return _reduce(plan, *_gradients(plan, blocks, slice(offset, offset + n)))
+    # PyTorch takes other kernel paths for batches of one or two networks, which changes the
+    # last bits: widen the batch within the drawn RNG block(s) and keep the requested rows.
+    first = max(0, min(offset, RNG_BLOCK * len(blocks) - MIN_BATCH))
+    grads, logits, classes = _gradients(plan, blocks, slice(first, first + MIN_BATCH))
+    keep = slice(offset - first, offset - first + n)
+    return _reduce(plan, grads[keep], logits[keep], None if classes is None else classes[keep])
+
+
+def _gradients(plan: _Plan, blocks: range, sl: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Input gradients ``(B, T, d)``, logits ``(B, K)`` and loss classes of networks ``sl`` of ``blocks``."""
+    n = sl.stop - sl.start
+    program = plan.program
+    x = _draw_inputs(plan, blocks)[sl]
+    needs_loss = any(kind == "loss" for _, kind, _ in plan.names)
+    if plan.conditional:
+        fwd, bwd = conditional_noise_shapes(program, len(plan.names))
+        zf: list[list[torch.Tensor]] = [[] for _ in fwd]
+        zb: list[list[torch.Tensor]] = [[] for _ in bwd]
+        for b in blocks:
+            gf = block_generator(plan.seed, STREAM_WEIGHTS, b, plan.device)
+            gb = block_generator(plan.seed, STREAM_BACKWARD, b, plan.device)
+            for i, width in enumerate(fwd):
+                zf[i].append(torch.randn((RNG_BLOCK, width), generator=gf, device=plan.device))
+            for i, shp in enumerate(bwd):
+                zb[i].append(torch.randn((RNG_BLOCK, *shp), generator=gb, device=plan.device))
+        z = [torch.cat(p)[sl].to(plan.dtype) for p in zf]
+        g = [torch.cat(p)[sl].to(plan.dtype) for p in zb]
+        with torch.no_grad():
+            logits, state = conditional_forward(program, x, z)
+            classes = _draw_classes(plan, blocks, logits, sl) if needs_loss else None
+            grads = conditional_backward(state, _backward_vectors(plan, logits, classes), g)
+        return grads, logits, classes
+    parts: dict[int, list[torch.Tensor]] = {}
+    for b in blocks:
+        gen = block_generator(plan.seed, STREAM_WEIGHTS, b, plan.device)
+        for idx, w in program.draw_block(b, gen, RNG_BLOCK).items():
+            parts.setdefault(idx, []).append(w)
+    weights = {idx: torch.cat(p)[sl].to(plan.dtype) for idx, p in parts.items()}
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        logits = program.forward(x, weights)
+        classes = _draw_classes(plan, blocks, logits.detach(), sl) if needs_loss else None
+        c = _backward_vectors(plan, logits.detach(), classes)
+        grads_list = []
+        for t in range(c.shape[2]):
+            (gx,) = torch.autograd.grad((logits * c[:, :, t]).sum(), x, retain_graph=t < c.shape[2] - 1)
+            grads_list.append(gx.reshape(n, -1))
+    return torch.stack(grads_list, dim=1), logits.detach(), classes
+
+
+def _reduce(
+    plan: _Plan, grads: torch.Tensor, logits: torch.Tensor, classes: torch.Tensor | None
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    rows: dict[str, torch.Tensor] = {}
+    maps: dict[str, torch.Tensor] = {}
+    d = grads.shape[2]
+    for t, (name, _, _) in enumerate(plan.names):
+        g = grads[:, t, :].to(torch.float64)
+        sq = g * g
+        rows[f"{name}.sq_norm"] = sq.sum(dim=1)
+        rows[f"{name}.coord_var"] = rows[f"{name}.sq_norm"] / d
+        rows[f"{name}.l1"] = g.abs().sum(dim=1)
+        rows[f"{name}.linf"] = g.abs().amax(dim=1)
+        if plan.q is not None:
+            rows[f"{name}.lq"] = (g.abs() ** plan.q).sum(dim=1) ** (1.0 / plan.q)
+        if plan.maps:
+            maps[name] = sq.sum(dim=0)
+    f64 = logits.to(torch.float64)
+    for k in range(f64.shape[1]):
+        rows[f"f{k}"] = f64[:, k]
+    if classes is not None:
+        q = torch.softmax(f64, dim=1)
+        b = torch.arange(q.shape[0], device=q.device)
+        q_c = q[b, classes]
+        rows["class"] = classes.to(torch.float64)
+        rows["q_c"] = q_c
+        rows["loss_value"] = -torch.log_softmax(f64, dim=1)[b, classes]
+        rows["eq9_factor"] = (1 - q_c) ** 2 + (q**2).sum(dim=1) - q_c**2
+    return rows, maps
+
+
+def _chunks(start: int, stop: int, chunk: int) -> Iterator[tuple[int, int]]:
+    lo = start
+    while lo < stop:
+        hi = min(stop, (lo // chunk + 1) * chunk)
+        yield lo, hi
+        lo = hi
+
+
+def sample(
+    arch: Architecture | str,
+    input_shape: Shape | str | int,
+    *,
+    networks: int,
+    seed: int,
+    targets: Sequence[TargetKind] = ("logit",),
+    output: int = 0,
+    loss_class: str | int = "argmax",
+    inputs: str | torch.Tensor = "gaussian",
+    device: str | torch.device = "auto",
+    precision: str = "fp32",
+    method: str = "auto",
+    chunk: int | None = None,
+    maps: bool = False,
+    q: float | None = None,
+    start: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> SampleResult:
+    """Sample ``networks`` He-initialised networks (indices ``start…``) and measure input gradients.
+
+    Network ``i``'s weights and input depend only on ``(seed, i)``, so the rows
+    are the same whatever ``chunk`` or ``start`` split is used (bit for bit on
+    one device).
+
+    Args:
+        targets: any of ``logit`` (logit ``output``), ``logits`` (all K), ``loss``
+            (cross-entropy for class ``loss_class``: ``argmax``, ``random`` or an index).
+        inputs: ``gaussian`` (N(0, I)), ``uniform`` (unit variance), ``fixed``
+            (one Gaussian input shared by all networks), or a tensor: one input
+            of ``input_shape`` shared by all, or one row per network.
+        precision: ``fp64``, ``fp32`` (TF32 off), ``tf32`` or ``bf16``.
+        method: ``explicit`` (draw every weight), ``conditional`` (exact
+            conditional-Gaussian draws, dense stacks only) or ``auto``.
+        chunk: networks per step; default from the memory available. On an
+            out-of-memory error the chunk is halved and the step retried.
+        maps: also accumulate ``Σ_networks g_i²`` per input.
+        q: also record ``‖g‖_q``.
+        progress: called with the number of networks done after each step.
+    """
+    arch = Architecture.parse(arch) if isinstance(arch, str) else arch
+    shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
+    if not isinstance(networks, int) or networks <= 0:
+        raise TheorycheckError(f"networks must be a positive integer, got {networks!r}")
+    if q is not None and not (q >= 1 and math.isfinite(q)):
+        raise TheorycheckError(f"q must be a finite number >= 1, got {q!r}")
+    program = compile_program(arch, shape)
+    dev = resolve_device(device)
+    dtype = compute_dtype(precision)
+    names = _target_names(targets, output, program.n_logits)
+    if not 0 <= output < program.n_logits:
+        raise TheorycheckError(f"output {output} is out of range: the network has {program.n_logits} logits")
+    if isinstance(loss_class, int) and not 0 <= loss_class < program.n_logits:
+        raise TheorycheckError(f"loss class {loss_class} is out of range (0..{program.n_logits - 1})")
+    if isinstance(loss_class, str) and loss_class not in ("argmax", "random"):
+        raise TheorycheckError(f"loss class must be argmax, random or an index, got {loss_class!r}")
+    if isinstance(inputs, str) and inputs not in ("gaussian", "uniform", "fixed"):
+        raise TheorycheckError(f"unknown inputs {inputs!r}; use gaussian, uniform, fixed or a tensor")
+    if (
+        isinstance(inputs, torch.Tensor)
+        and tuple(inputs.shape) != shape
+        and (tuple(inputs.shape[1:]) != shape or inputs.shape[0] < start + networks)
+    ):
+        raise TheorycheckError(
+            f"input tensor of shape {tuple(inputs.shape)} fits neither {shape} nor ({start + networks}, *{shape})"
+        )
+    why_not = supports_conditional(program)
+    if method == "auto":
+        conditional = why_not is None
+    elif method == "conditional":
+        if why_not is not None:
+            raise TheorycheckError(f"method 'conditional' does not apply: {why_not}")
+        conditional = True
+    elif method == "explicit":
+        conditional = False
+    else:
+        raise TheorycheckError(f"unknown method {method!r}; use auto, explicit or conditional")
+
+    plan = _Plan(program, dev, dtype, seed, names, loss_class, inputs, conditional, q, maps)
+    step = chunk or plan_chunk(program, dev, dtype.itemsize, explicit=not conditional, n_targets=len(names))
+    if step <= 0 or (step % RNG_BLOCK and RNG_BLOCK % step):
+        raise TheorycheckError(f"chunk must be a multiple or a divisor of {RNG_BLOCK}, got {step}")
+    t0 = time.perf_counter()
+    row_parts: dict[str, list[np.ndarray]] = {}
+    map_sums: dict[str, torch.Tensor] = {}
+    backoffs: list[int] = []
+    done = 0
+    stop = start + networks
+    with precision_mode(precision):
+        lo = start
+        while lo < stop:
+            hi = min(stop, (lo // step + 1) * step)
+            try:
+                rows, sums = _compute(plan, lo, hi)
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                if dev.type == "cuda":
+                    torch.cuda.empty_cache()
+                if step <= MIN_BATCH:
+                    raise TheorycheckError(
+                        f"out of memory with {MIN_BATCH} networks per step: the architecture is too large for "
+                        f"{dev}; use a smaller input or width"
+                    ) from None
+                step = step // 2 if step <= RNG_BLOCK else max(RNG_BLOCK, (step // 2) // RNG_BLOCK * RNG_BLOCK)
+                backoffs.append(step)
+                continue
+            for key, val in rows.items():
+                row_parts.setdefault(key, []).append(val.cpu().numpy())
+            for key, val in sums.items():
+                map_sums[key] = map_sums[key] + val if key in map_sums else val
+            done += hi - lo
+            if progress is not None:
+                progress(done)
+            lo = hi
+    elapsed = time.perf_counter() - t0
+    out_rows = {"network": np.arange(start, stop)}
+    out_rows.update({k: np.concatenate(v) for k, v in row_parts.items()})
+    out_maps = {k: v.cpu().numpy().reshape(shape) for k, v in map_sums.items()}
+    prov = provenance(
+        dev,
+        precision,
+        seed,
+        method="conditional" if conditional else "explicit",
+        chunk=step,
+        chunk_backoffs=backoffs,
+        networks=networks,
+        start=start,
+        seconds=elapsed,
+        architecture=arch.to_text(),
+        input_shape=list(shape),
+        targets=list(targets),
+        output=output,
+        loss_class=loss_class,
+        inputs=inputs if isinstance(inputs, str) else "tensor",
+    )
+    return SampleResult(out_rows, out_maps, networks, tuple(n for n, _, _ in names), prov)

@@ -1,0 +1,63 @@
+"""Estimators with confidence intervals clustered by network.
+
+The unit of replication is one sampled network: its d gradient coordinates are
+not independent samples, so every statistic is first reduced to one value per
+network and the interval is a Student-t interval over networks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats as sps
+
+__all__ = ["Estimate", "mean_ci", "relative_deviation", "running_means"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over networks with its confidence interval."""
+
+    mean: float
+    ci: tuple[float, float]
+    se: float
+    n: int
+    level: float = 0.95
+
+    @property
+    def half_width(self) -> float:
+        """Half the width of the interval."""
+        return (self.ci[1] - self.ci[0]) / 2
+
+
+def mean_ci(values: ArrayLike, *, level: float = 0.95) -> Estimate:
+    """Mean of per-network values with a Student-t interval: ``x̄ ± t_{n−1} s/√n``."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    n = x.size
+    if n < 2:
+        raise ValueError("a confidence interval needs at least two networks")
+    mean = float(x.mean())
+    se = float(x.std(ddof=1) / math.sqrt(n))
+    t = float(sps.t.ppf(0.5 + level / 2, df=n - 1))
+    return Estimate(mean, (mean - t * se, mean + t * se), se, n, level)
+
+
+def relative_deviation(est: Estimate, predicted: float | None) -> tuple[float, tuple[float, float]] | None:
+    """``(mean − predicted)/predicted`` and its interval; None without a (non-zero) prediction."""
+    if predicted is None or predicted == 0 or not math.isfinite(predicted):
+        return None
+    rel = (est.mean - predicted) / predicted
+    lo, hi = sorted(((est.ci[0] - predicted) / predicted, (est.ci[1] - predicted) / predicted))
+    return rel, (lo, hi)
+
+
+def running_means(values: ArrayLike, sizes: Sequence[int], *, level: float = 0.95) -> Iterator[tuple[int, Estimate]]:
+    """The estimate after the first ``n`` networks, for each ``n`` in ``sizes`` (convergence plots)."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    for n in sizes:
+        if 2 <= n <= x.size:
+            yield n, mean_ci(x[:n], level=level)
