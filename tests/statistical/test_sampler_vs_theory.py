@@ -5,6 +5,8 @@ Seeded; the seed, sample budget and thresholds are the named constants below.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from scipy import stats as sps
@@ -50,8 +52,7 @@ def test_estimates_agree_with_the_theory(arch: str, shape: str, method: str) -> 
 def test_negative_control_variance_one_over_fan_in_disagrees(arch: str, shape: str, method: str) -> None:
     """The same nets with Var[w] = 1/fan_in, compared with the He prediction, must disagree."""
     he = estimate(arch, shape, networks=N_NETWORKS, seed=SEED, method=method)
-    mutant_arch = arch.replace(")", ",gain=1)").replace("relu,gain=1)", "relu)")
-    mutant_arch = " ".join(tok if not (tok.startswith(("dense(", "conv("))) else tok for tok in mutant_arch.split())
+    mutant_arch = re.sub(r"\b(dense|conv)\(([^)]*)\)", r"\1(\2,gain=1)", arch)
     mutant = estimate(mutant_arch, shape, networks=N_NETWORKS, seed=SEED, method=method)
     assert "gain=1" in mutant.architecture
     s = mutant.statistics["coord_var"]

@@ -132,27 +132,42 @@ class Program:
         }
 
     def forward(
-        self, x: torch.Tensor, weights: dict[int, torch.Tensor], record: dict[int, torch.Tensor] | None = None
+        self,
+        x: torch.Tensor,
+        weights: dict[int, torch.Tensor],
+        record: dict[int, torch.Tensor] | None = None,
+        *,
+        channels_last: bool = False,
     ) -> torch.Tensor:
         """Logits ``(B, K)`` of B networks on inputs ``x`` of shape ``(B, *input_shape)``.
 
-        With ``record``, the input of every op is stored under its index.
+        With ``record``, the input of every op is stored under its index. ``channels_last``
+        runs the grouped convolutions in NHWC (faster on GPUs; slower end to end on the CPU
+        measured in benchmarks/RESULTS.md).
         """
-        return _run(self.ops, x, weights, record)
+        return _run(self.ops, x, weights, record, channels_last)
 
 
 def _run(
-    ops: list[Op], x: torch.Tensor, weights: dict[int, torch.Tensor], record: dict[int, torch.Tensor] | None
+    ops: list[Op],
+    x: torch.Tensor,
+    weights: dict[int, torch.Tensor],
+    record: dict[int, torch.Tensor] | None,
+    channels_last: bool,
 ) -> torch.Tensor:
     for op in ops:
         if record is not None:
             record[op.index] = x
-        x = _apply(op, x, weights, record)
+        x = _apply(op, x, weights, record, channels_last)
     return x
 
 
 def _apply(
-    op: Op, x: torch.Tensor, weights: dict[int, torch.Tensor], record: dict[int, torch.Tensor] | None
+    op: Op,
+    x: torch.Tensor,
+    weights: dict[int, torch.Tensor],
+    record: dict[int, torch.Tensor] | None,
+    channels_last: bool,
 ) -> torch.Tensor:
     node = op.node
     b = x.shape[0]
@@ -164,13 +179,17 @@ def _apply(
             x = F.pad(x, (before, after, before, after), mode=_PAD_MODE[node.padding])
         w = weights[op.index]
         c_in, h, wd = x.shape[1:]
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        # B networks = one grouped convolution (what vmap of conv2d becomes)
         y = F.conv2d(
-            x.reshape(1, b * c_in, h, wd),
-            w.reshape(b * node.out, c_in, node.kernel, node.kernel),
+            x.reshape(1, b * c_in, h, wd).contiguous(memory_format=fmt),
+            w.reshape(b * node.out, c_in, node.kernel, node.kernel).contiguous(memory_format=fmt),
             stride=node.stride,
             dilation=node.dilation,
             groups=b,
         )
+        if channels_last:  # a strided view, no copy: (1, B·C, H, W) NHWC -> (B, C, H, W)
+            return y.unflatten(1, (b, node.out)).squeeze(0)
         return y.reshape(b, node.out, y.shape[-2], y.shape[-1])
     if isinstance(node, AvgPool):
         return F.avg_pool2d(x, node.kernel, node.step)
@@ -185,13 +204,13 @@ def _apply(
     if isinstance(node, Activation):
         return ACTIVATION_FNS[node.fn](x)
     if isinstance(node, Add):
-        outs = [_run(branch, x, weights, record) for branch in op.branches]
+        outs = [_run(branch, x, weights, record, channels_last) for branch in op.branches]
         total = outs[0]
         for o in outs[1:]:
             total = total + o
         return total
     if isinstance(node, Concat):
-        return torch.cat([_run(branch, x, weights, record) for branch in op.branches], dim=1)
+        return torch.cat([_run(branch, x, weights, record, channels_last) for branch in op.branches], dim=1)
     raise TypeError(f"no batched rule for {node.kind}")
 
 
