@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from theorycheck.errors import TheorycheckError
 
@@ -166,6 +168,96 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+_VERDICT_ORDER = {"error": -1, "refuted": 0, "inconclusive": 1, "approximate": 2, "verified": 3, "not covered": 4}
+
+
+def _fmt_num(x: object) -> str:
+    return f"{x:.4g}" if isinstance(x, (int, float)) else "-"
+
+
+def _print_verdicts(verdicts: list[dict], study: dict) -> None:
+    prov = study.get("provenance", {})
+    print(
+        f"study {study.get('name')}: seed {study.get('seed')}, {prov.get('device_name')}, "
+        f"{study.get('precision')}, {prov.get('runtime_seconds', 0):.1f} s"
+    )
+    print(f"{'claim':<15}{'verdict':<14}{'predicted':>11}{'measured':>11}  {'95% CI':<22}{'n':>8}  control")
+    for v in sorted(verdicts, key=lambda v: (_VERDICT_ORDER.get(v["verdict"], 9), v["claim"])):
+        ci = f"[{_fmt_num(v['ci'][0])}, {_fmt_num(v['ci'][1])}]" if v.get("ci") else "-"
+        control = v["negative_control"] or "-"
+        if v.get("control_unable_to_fail"):
+            control += " (UNABLE TO FAIL)"
+        print(
+            f"{v['claim']:<15}{v['verdict']:<14}{_fmt_num(v['predicted']):>11}{_fmt_num(v['measured']):>11}  "
+            f"{ci:<22}{v['n_networks']:>8}  {control}"
+        )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from theorycheck.study import load_study, run_study
+
+    spec = load_study(args.study)
+    bar: Any = None
+
+    def progress(cell: str, done: int, total: int) -> None:
+        nonlocal bar
+        from tqdm import tqdm
+
+        if bar is None or bar.total != total:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=total, desc="cells", unit="cell", file=sys.stderr, disable=None, leave=False)
+        bar.n = done
+        bar.set_postfix_str(cell[-48:], refresh=True)
+
+    try:
+        result = run_study(spec, args.out, workers=args.workers, scheduler=args.scheduler, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.report:
+        from theorycheck.report import build_report
+
+        build_report(args.out, args.report)
+    if args.json:
+        print(json.dumps(result.verdicts, indent=2))
+    else:
+        _print_verdicts(result.verdicts, result.study)
+        print(f"verdicts: {Path(args.out) / 'verdicts.json'}" + (f"; report: {args.report}" if args.report else ""))
+    for v in result.verdicts:
+        if v["verdict"] == "error":
+            print(f"theorycheck run: {v['claim']}: {'; '.join(result.results[v['claim']]['notes'])}", file=sys.stderr)
+    if args.strict and any(v["verdict"] in ("refuted", "inconclusive", "error") for v in result.verdicts):
+        return 1
+    return 0
+
+
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from theorycheck.claims import CATALOGUE
+
+    rows: list[dict[str, Any]] = [
+        {
+            "id": c.id,
+            "source": c.source,
+            "kind": c.kind,
+            "implemented": c.implemented,
+            "statement": c.statement,
+            "prediction": c.formula,
+            "parameters": {k: {"default": p.default, "help": p.help} for k, p in c.params.items()},
+        }
+        for c in CATALOGUE.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'id':<15}{'kind':<12}{'implemented':<13}statement")
+    for r in rows:
+        statement = r["statement"] if len(r["statement"]) <= 90 else r["statement"][:87] + "..."
+        print(f"{r['id']:<15}{r['kind']:<12}{'yes' if r['implemented'] else 'no':<13}{statement}")
+    print(f"{sum(r['implemented'] for r in rows)} of {len(rows)} claims implemented")
+    return 0
+
+
 def _loss_class(text: str) -> str | int:
     return int(text) if text.isdigit() else text
 
@@ -278,6 +370,47 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--precision", choices=PRECISIONS, default="fp32", help="fp32 (default; TF32 off), tf32, ...")
     b.add_argument("--json", action="store_true", help="print a JSON list")
     b.set_defaults(func=_cmd_bench)
+
+    r = sub.add_parser(
+        "run",
+        help="run a TOML study: every selected claim, with verdicts and evidence",
+        description=(
+            "Run (or resume) a study. Each claim's cells (batches of sampled networks, path products, graph "
+            "computations) are stored in OUT as Parquet rows with JSON metadata; complete cells are reused, "
+            "partial or corrupt ones recomputed, so an interrupted run loses nothing. Writes OUT/verdicts.json "
+            "(claim, verdict, predicted, measured, ci, rel_dev, n_networks, negative_control, evidence) and "
+            "OUT/results.json (every part). Exit status: 0 when complete, 2 on bad input, and with --strict 1 if "
+            "a verdict is refuted or inconclusive."
+        ),
+    )
+    r.add_argument("study", metavar="STUDY.toml", help="study file (see studies/)")
+    r.add_argument("--out", required=True, metavar="DIR", help="output directory (created; reused to resume)")
+    r.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="run cells on a local Dask cluster of N worker processes",
+    )
+    r.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="use an existing Dask cluster (OUT must be on a filesystem its workers share)",
+    )
+    r.add_argument("--report", default=None, metavar="PDF", help="also build the PDF report")
+    r.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    r.add_argument("--strict", action="store_true", help="exit 1 if any verdict is refuted or inconclusive")
+    r.set_defaults(func=_cmd_run)
+
+    c = sub.add_parser(
+        "claims",
+        help="list the claim catalogue",
+        description="Every claim of CLAIMS.md: ID, source, kind, whether it is implemented; with "
+        "--json also its statement, prediction and study parameters with defaults.",
+    )
+    c.add_argument("--json", action="store_true", help="print JSON")
+    c.set_defaults(func=_cmd_claims)
     return parser
 
 

@@ -35,7 +35,7 @@ from theorycheck.graph._neurons import Edge, NeuronGraph, iter_paths, neuron_gra
 from theorycheck.sampler._program import Program, compile_program
 from theorycheck.sampler._rng import RNG_BLOCK, STREAM_INPUT, STREAM_WEIGHTS, block_generator
 
-__all__ = ["MAX_PATHS", "PathProducts", "PathSum", "path_products", "path_sum"]
+__all__ = ["MAX_PATHS", "PathProducts", "PathSum", "lemma9_rows", "path_products", "path_sum"]
 
 MAX_PATHS = 100_000
 
@@ -120,9 +120,18 @@ def _gate(e: Edge, values: dict[int, NDArray[np.float64]], graph: NeuronGraph) -
 
 
 def path_sum(
-    arch: Architecture | str, input_shape: Shape | str | int, *, seed: int, network: int = 0, output: int = 0
+    arch: Architecture | str,
+    input_shape: Shape | str | int,
+    *,
+    seed: int,
+    network: int = 0,
+    output: int = 0,
+    ignore_gates: bool = False,
 ) -> PathSum:
-    """``Σ_p ω_p σ_p`` per input for network ``network`` of ``seed``, and the autograd gradient (float64)."""
+    """``Σ_p ω_p σ_p`` per input for network ``network`` of ``seed``, and the autograd gradient (float64).
+
+    ``ignore_gates`` sets every ``σ_p`` to 1: a deliberately wrong sum (the negative control of ``sg.pathsum``).
+    """
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     program = compile_program(arch, shape)
@@ -143,7 +152,7 @@ def path_sum(
         omega, sigma = 1.0, 1.0
         for e in edges:
             omega *= float(_weight_factor(e, np_weights))
-            sigma *= _gate(e, values, graph)
+            sigma *= 1.0 if ignore_gates else _gate(e, values, graph)
         total[x_idx] += omega * sigma
         abs_sum[x_idx] += abs(omega * sigma)
         count += math.prod(e.count for e in edges)
@@ -152,19 +161,26 @@ def path_sum(
 
 
 def path_products(
-    arch: Architecture | str, input_shape: Shape | str | int, *, networks: int, seed: int, output: int = 0
+    arch: Architecture | str,
+    input_shape: Shape | str | int,
+    *,
+    networks: int,
+    seed: int,
+    output: int = 0,
+    start: int = 0,
 ) -> PathProducts:
-    """``ω_p`` for every path to logit ``output`` in networks ``0…networks-1`` (float64)."""
+    """``ω_p`` for every path to logit ``output`` in networks ``start…start+networks-1`` (float64)."""
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     program = compile_program(arch, shape)
-    n_blocks = (networks + RNG_BLOCK - 1) // RNG_BLOCK
+    blocks = range(start // RNG_BLOCK, (start + networks + RNG_BLOCK - 1) // RNG_BLOCK)
+    offset = start - blocks.start * RNG_BLOCK
     drawn: dict[int, list[torch.Tensor]] = {}
-    for b in range(n_blocks):
+    for b in blocks:
         gen = block_generator(seed, STREAM_WEIGHTS, b, torch.device("cpu"))
         for k, v in program.draw_block(b, gen, RNG_BLOCK).items():
             drawn.setdefault(k, []).append(v)
-    weights = {k: torch.cat(v)[:networks].to(torch.float64).numpy() for k, v in drawn.items()}
+    weights = {k: torch.cat(v)[offset : offset + networks].to(torch.float64).numpy() for k, v in drawn.items()}
     variances = {op.index: op.node.init.variance(op.fan_in) for op in program.weighted}  # type: ignore[attr-defined]
     graph = neuron_graph(arch, shape)
     inputs, omegas, expected, mult = [], [], [], []
@@ -183,3 +199,21 @@ def path_products(
         expected.append(e_sq)
         mult.append(math.prod(e.count for e in edges))
     return PathProducts(np.array(inputs), np.stack(omegas, axis=1), np.array(expected), np.array(mult))
+
+
+def lemma9_rows(pp: PathProducts) -> dict[str, NDArray[np.float64]]:
+    """Per-network statistics of Lemma 9/10 (one value per network, so CIs cluster by network).
+
+    * ``mean_z``: mean over paths of ``ω_p / sqrt(Π E[w²])`` (Lemma 9: E = 0);
+    * ``sq_ratio``: mean over paths of ``ω_p² / Π E[w²]`` (Lemma 9: E = 1);
+    * ``sum_ratio``: ``Σ_x (Σ_{p∈P(x,o)} ω_p)² / Σ_p Π E[w²]``: the cross terms of eq. 13 vanish
+      in expectation iff distinct path-products are uncorrelated (E = 1; duplicates push it up).
+    """
+    scale = np.sqrt(pp.expected_sq)
+    mean_z = (pp.omega / scale).mean(axis=1)
+    sq_ratio = (pp.omega**2 / pp.expected_sq).mean(axis=1)
+    n_inputs = int(pp.inputs.max()) + 1
+    per_input = np.zeros((pp.omega.shape[0], n_inputs))
+    np.add.at(per_input.T, pp.inputs, pp.omega.T)
+    sum_ratio = (per_input**2).sum(axis=1) / pp.expected_sq.sum()
+    return {"mean_z": mean_z, "sq_ratio": sq_ratio, "sum_ratio": sum_ratio}

@@ -93,11 +93,22 @@ def _git_revision() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "")
+    except OSError:
+        model = ""
+    import os
+
+    return f"cpu ({model or platform.processor() or 'unknown'}, {os.cpu_count()} cores)"
+
+
 def provenance(device: torch.device, precision: str, seed: int, **extra: Any) -> dict[str, Any]:
     """Versions, device, precision, seed and git revision of a result."""
     import scipy
 
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.processor() or 'unknown'})"
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
     return {
         "theorycheck": __version__,
         "git_revision": _git_revision(),
@@ -143,6 +154,7 @@ class _Plan:
     q: float | None
     maps: bool
     channels_last: bool = False
+    fgsm: float | None = None
 
 
 def _draw_inputs(plan: _Plan, blocks: range) -> torch.Tensor:
@@ -216,13 +228,21 @@ def _compute(plan: _Plan, lo: int, hi: int) -> tuple[dict[str, torch.Tensor], di
     # PyTorch takes other kernel paths for batches of one or two networks, which changes the
     # last bits: widen the batch within the drawn RNG block(s) and keep the requested rows.
     first = max(0, min(offset, RNG_BLOCK * len(blocks) - MIN_BATCH))
-    grads, logits, classes = _gradients(plan, blocks, slice(first, first + MIN_BATCH))
+    grads, logits, classes, extra = _gradients(plan, blocks, slice(first, first + MIN_BATCH))
     keep = slice(offset - first, offset - first + n)
-    return _reduce(plan, grads[keep], logits[keep], None if classes is None else classes[keep])
+    return _reduce(
+        plan,
+        grads[keep],
+        logits[keep],
+        None if classes is None else classes[keep],
+        {k: v[keep] for k, v in extra.items()},
+    )
 
 
-def _gradients(plan: _Plan, blocks: range, sl: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Input gradients ``(B, T, d)``, logits ``(B, K)`` and loss classes of networks ``sl`` of ``blocks``."""
+def _gradients(
+    plan: _Plan, blocks: range, sl: slice
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
+    """Input gradients ``(B, T, d)``, logits ``(B, K)``, loss classes and extra rows of networks ``sl``."""
     n = sl.stop - sl.start
     program = plan.program
     x = _draw_inputs(plan, blocks)[sl]
@@ -244,7 +264,7 @@ def _gradients(plan: _Plan, blocks: range, sl: slice) -> tuple[torch.Tensor, tor
             logits, state = conditional_forward(program, x, z)
             classes = _draw_classes(plan, blocks, logits, sl) if needs_loss else None
             grads = conditional_backward(state, _backward_vectors(plan, logits, classes), g)
-        return grads, logits, classes
+        return grads, logits, classes, {}
     parts: dict[int, list[torch.Tensor]] = {}
     for b in blocks:
         gen = block_generator(plan.seed, STREAM_WEIGHTS, b, plan.device)
@@ -260,13 +280,30 @@ def _gradients(plan: _Plan, blocks: range, sl: slice) -> tuple[torch.Tensor, tor
         for t in range(c.shape[2]):
             (gx,) = torch.autograd.grad((logits * c[:, :, t]).sum(), x, retain_graph=t < c.shape[2] - 1)
             grads_list.append(gx.reshape(n, -1))
-    return torch.stack(grads_list, dim=1), logits.detach(), classes
+    grads = torch.stack(grads_list, dim=1)
+    extra: dict[str, torch.Tensor] = {}
+    if plan.fgsm is not None:
+        # FGSM (l_inf): the loss increase at x + ε sign(∂ₓL), same weights and class
+        t = next(i for i, (_, kind, _) in enumerate(plan.names) if kind == "loss")
+        assert classes is not None
+        with torch.no_grad():
+            x_adv = x.detach() + plan.fgsm * torch.sign(grads[:, t, :]).reshape(x.shape)
+            adv = program.forward(x_adv, weights, channels_last=plan.channels_last)
+            rows = torch.arange(n, device=plan.device)
+            before = -torch.log_softmax(logits.detach().to(torch.float64), 1)[rows, classes]
+            after = -torch.log_softmax(adv.to(torch.float64), 1)[rows, classes]
+            extra["fgsm_gain"] = after - before
+    return grads, logits.detach(), classes, extra
 
 
 def _reduce(
-    plan: _Plan, grads: torch.Tensor, logits: torch.Tensor, classes: torch.Tensor | None
+    plan: _Plan,
+    grads: torch.Tensor,
+    logits: torch.Tensor,
+    classes: torch.Tensor | None,
+    extra: dict[str, torch.Tensor] | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    rows: dict[str, torch.Tensor] = {}
+    rows: dict[str, torch.Tensor] = dict(extra or {})
     maps: dict[str, torch.Tensor] = {}
     d = grads.shape[2]
     for t, (name, _, _) in enumerate(plan.names):
@@ -318,6 +355,7 @@ def sample(
     chunk: int | None = None,
     maps: bool = False,
     q: float | None = None,
+    fgsm: float | None = None,
     memory_format: str = "auto",
     start: int = 0,
     progress: Callable[[int], None] | None = None,
@@ -341,6 +379,8 @@ def sample(
             out-of-memory error the chunk is halved and the step retried.
         maps: also accumulate ``Σ_networks g_i²`` per input.
         q: also record ``‖g‖_q``.
+        fgsm: also record ``fgsm_gain = L(x + ε sign ∂ₓL) − L(x)`` for ε = ``fgsm``
+            (needs the ``loss`` target and explicit weights).
         memory_format: layout of the grouped convolutions: ``nchw``, ``nhwc`` or
             ``auto`` (NHWC on CUDA, NCHW on the CPU, where NHWC measured slower end to end).
         progress: called with the number of networks done after each step.
@@ -386,7 +426,16 @@ def sample(
     if memory_format not in ("auto", "nchw", "nhwc"):
         raise TheorycheckError(f"unknown memory format {memory_format!r}; use auto, nchw or nhwc")
     channels_last = memory_format == "nhwc" or (memory_format == "auto" and dev.type == "cuda")
-    plan = _Plan(program, dev, dtype, seed, names, loss_class, inputs, conditional, q, maps, channels_last)
+    if fgsm is not None:
+        if "loss" not in targets:
+            raise TheorycheckError("fgsm needs the loss target")
+        if not (fgsm > 0 and math.isfinite(fgsm)):
+            raise TheorycheckError(f"fgsm must be a positive number, got {fgsm!r}")
+        if conditional:
+            if method == "conditional":
+                raise TheorycheckError("fgsm needs explicit weights; use method 'explicit'")
+            conditional = False
+    plan = _Plan(program, dev, dtype, seed, names, loss_class, inputs, conditional, q, maps, channels_last, fgsm)
     step = chunk or plan_chunk(program, dev, dtype.itemsize, explicit=not conditional, n_targets=len(names))
     if step <= 0 or (step % RNG_BLOCK and RNG_BLOCK % step):
         raise TheorycheckError(f"chunk must be a multiple or a divisor of {RNG_BLOCK}, got {step}")

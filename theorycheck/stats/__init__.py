@@ -1,8 +1,37 @@
 """Statistics that turn per-network measurements into estimates and verdicts."""
 
 from theorycheck.stats._estimators import Estimate as Estimate
+from theorycheck.stats._estimators import bootstrap_mean_ci as bootstrap_mean_ci
 from theorycheck.stats._estimators import mean_ci as mean_ci
 from theorycheck.stats._estimators import relative_deviation as relative_deviation
+from theorycheck.stats._estimators import robust_mean_ci as robust_mean_ci
 from theorycheck.stats._estimators import running_means as running_means
+from theorycheck.stats._regression import PowerLawFit as PowerLawFit
+from theorycheck.stats._regression import fit_power_law as fit_power_law
+from theorycheck.stats._regression import fit_ratio_power_law as fit_ratio_power_law
+from theorycheck.stats._regression import log_ratio as log_ratio
+from theorycheck.stats._verdict import SEVERITY as SEVERITY
+from theorycheck.stats._verdict import VERDICTS as VERDICTS
+from theorycheck.stats._verdict import Decision as Decision
+from theorycheck.stats._verdict import Margins as Margins
+from theorycheck.stats._verdict import decide as decide
+from theorycheck.stats._verdict import worst as worst
 
-__all__ = ["Estimate", "mean_ci", "relative_deviation", "running_means"]
+__all__ = [
+    "SEVERITY",
+    "VERDICTS",
+    "Decision",
+    "Estimate",
+    "Margins",
+    "PowerLawFit",
+    "bootstrap_mean_ci",
+    "decide",
+    "fit_power_law",
+    "fit_ratio_power_law",
+    "log_ratio",
+    "mean_ci",
+    "relative_deviation",
+    "robust_mean_ci",
+    "running_means",
+    "worst",
+]

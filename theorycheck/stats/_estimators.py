@@ -61,3 +61,27 @@ def running_means(values: ArrayLike, sizes: Sequence[int], *, level: float = 0.9
     for n in sizes:
         if 2 <= n <= x.size:
             yield n, mean_ci(x[:n], level=level)
+
+
+def bootstrap_mean_ci(values: ArrayLike, *, level: float = 0.95, seed: int = 0, resamples: int = 2000) -> Estimate:
+    """BCa bootstrap interval of the mean over networks (scipy), for heavy-tailed statistics."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    res = sps.bootstrap(
+        (x,), np.mean, confidence_level=level, n_resamples=resamples, method="BCa", rng=np.random.default_rng(seed)
+    )
+    se = float(res.standard_error)
+    return Estimate(
+        float(x.mean()), (float(res.confidence_interval.low), float(res.confidence_interval.high)), se, x.size, level
+    )
+
+
+#: excess kurtosis beyond which the mean's t-interval is replaced by a bootstrap interval
+HEAVY_TAIL_KURTOSIS = 20.0
+
+
+def robust_mean_ci(values: ArrayLike, *, level: float = 0.95, seed: int = 0) -> Estimate:
+    """Student-t interval, or a BCa bootstrap when the values are heavy-tailed (excess kurtosis > 20)."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    if x.size >= 20 and float(sps.kurtosis(x)) > HEAVY_TAIL_KURTOSIS:
+        return bootstrap_mean_ci(x, level=level, seed=seed)
+    return mean_ci(x, level=level)

@@ -6,6 +6,16 @@ from theorycheck.theory._gaussian import linf_asymptote as linf_asymptote
 from theorycheck.theory._predict import Prediction as Prediction
 from theorycheck.theory._predict import Summary as Summary
 from theorycheck.theory._predict import in_degrees as in_degrees
+from theorycheck.theory._predict import lemma7_sum as lemma7_sum
 from theorycheck.theory._predict import predict as predict
 
-__all__ = ["Prediction", "Summary", "expected_l1", "expected_linf", "in_degrees", "linf_asymptote", "predict"]
+__all__ = [
+    "Prediction",
+    "Summary",
+    "expected_l1",
+    "expected_linf",
+    "in_degrees",
+    "lemma7_sum",
+    "linf_asymptote",
+    "predict",
+]

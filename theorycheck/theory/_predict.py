@@ -18,13 +18,14 @@ from theorycheck.theory._propagate import (
     CREATES_NEURONS,
     HashRule,
     Lemma7Rule,
+    NominalLemma7Rule,
     PathCountRule,
     VarianceRule,
     backward,
 )
 from theorycheck.theory._routes import shared_route_reasons
 
-__all__ = ["Prediction", "Summary", "as_architecture", "in_degrees", "predict"]
+__all__ = ["Prediction", "Summary", "as_architecture", "in_degrees", "lemma7_sum", "predict"]
 
 _HASH_SALTS = (0x5EED_0001, 0x5EED_0002)
 
@@ -169,6 +170,18 @@ def predict(arch: Architecture | str, input_shape: Shape | str | int, *, output:
         covered=covered,
         reason="; ".join(reasons) if reasons else None,
     )
+
+
+def lemma7_sum(
+    arch: Architecture | str, input_shape: Shape | str | int, *, output: int = 0, degrees: str = "real"
+) -> float:
+    """Lemma 7's sum ``Σ_x Σ_p Π 1/d_p``; ``degrees="nominal"`` counts padding positions as edges
+    (a wrong rule, the negative control of claim ``sg.lemma7``)."""
+    arch = as_architecture(arch)
+    shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
+    frames = annotate(arch, shape)
+    rule = Lemma7Rule() if degrees == "real" else NominalLemma7Rule()
+    return float(backward(frames, _one_hot(frames[-1].out_shape, output, np.float64), rule).sum())
 
 
 def in_degrees(arch: Architecture | str, input_shape: Shape | str | int) -> list[tuple[str, NDArray[np.int64]]]:

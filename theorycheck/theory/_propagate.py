@@ -37,6 +37,7 @@ __all__ = [
     "CREATES_NEURONS",
     "HashRule",
     "Lemma7Rule",
+    "NominalLemma7Rule",
     "PathCountRule",
     "Rule",
     "VarianceRule",
@@ -164,6 +165,25 @@ class Lemma7Rule(_FloatSum):
 
     def add(self, frame: Frame, n_branches: int, u: NDArray) -> NDArray:
         return u / n_branches
+
+
+@dataclass
+class NominalLemma7Rule(Lemma7Rule):
+    """Lemma 7's sum with *nominal* in-degrees (padding positions counted as edges).
+
+    A deliberately wrong rule, used as the negative control of claim ``sg.lemma7``:
+    with zero padding the walk then loses mass at borders and the sum drops below 1.
+    """
+
+    def neurons(self, frame: Frame, indegree: NDArray[np.int64], u: NDArray) -> NDArray:
+        node = frame.node
+        if isinstance(node, Conv):
+            nominal = frame.in_shape[0] * node.kernel**2
+        elif isinstance(node, (AvgPool, MaxPool)):
+            nominal = node.kernel**2
+        else:
+            return super().neurons(frame, indegree, u)
+        return u / nominal
 
 
 class PathCountRule(_FloatSum):

@@ -1,0 +1,78 @@
+"""Every implemented claim, at reduced budget, under two seeds.
+
+Done-criteria of the verdict issue: every negative control is refuted, and the
+verdicts do not depend on the seed. Budgets are the named constants below; the
+runner doubles inconclusive claims up to ``MAX_NETWORKS``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from theorycheck.claims import CATALOGUE
+from theorycheck.study import parse_study, run_study
+
+SEEDS = (11, 12)
+NETWORKS = 2000
+MAX_NETWORKS = 16000
+SLOW_CNN = 1000  # fig1 has 8 conv layers
+
+
+def _study(seed: int) -> dict:
+    claims = {
+        cid: {"networks": NETWORKS}
+        for cid, c in CATALOGUE.items()
+        if c.implemented and "networks" in c.params and cid not in ("sg.pathsum", "sg.lemma9", "sg.lemma10")
+    }
+    claims["sg.fig1"] = {"networks": SLOW_CNN}
+    claims["sg.cor5"] = {"networks": NETWORKS, "resolutions": [16, 32, 64]}
+    claims["sg.lemma9"] = {"networks": 4 * NETWORKS}
+    claims["sg.lemma10"] = {"networks": 4 * NETWORKS}
+    claims["sg.pathsum"] = {"networks": 2}
+    return {
+        "study": {"name": f"claims-{seed}", "seed": seed, "claims": "all", "max_networks": MAX_NETWORKS},
+        "claims": claims,
+    }
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, dict]]:
+    out: dict[int, dict[str, dict]] = {}
+    for seed in SEEDS:
+        print(f"claims study, seed {seed}")
+        res = run_study(parse_study(_study(seed)), Path(tmp_path_factory.mktemp(f"seed{seed}")))
+        out[seed] = {v["claim"]: v for v in res.verdicts}
+    return out
+
+
+@pytest.mark.statistical
+def test_every_negative_control_is_refuted(runs: dict[int, dict[str, dict]]) -> None:
+    for seed, verdicts in runs.items():
+        unable = {c: v["negative_control"] for c, v in verdicts.items() if v["negative_control"] != "refuted"}
+        assert not unable, f"seed {seed}: controls that did not come out refuted: {unable}"
+
+
+@pytest.mark.statistical
+def test_verdicts_are_stable_across_seeds(runs: dict[int, dict[str, dict]]) -> None:
+    a, b = (runs[s] for s in SEEDS)
+    differ = {c: (a[c]["verdict"], b[c]["verdict"]) for c in a if a[c]["verdict"] != b[c]["verdict"]}
+    assert not differ, f"verdicts differ between seeds {SEEDS}: {differ}"
+
+
+@pytest.mark.statistical
+def test_no_claim_fails_to_evaluate(runs: dict[int, dict[str, dict]]) -> None:
+    for verdicts in runs.values():
+        assert all(v["verdict"] != "error" for v in verdicts.values())
+
+
+@pytest.mark.statistical
+def test_known_findings(runs: dict[int, dict[str, dict]]) -> None:
+    """Facts of the graph (exact) and findings that are far from any margin."""
+    for verdicts in runs.values():
+        assert verdicts["sg.lemma7"]["verdict"] == "verified"
+        assert verdicts["sg.lemma8"]["verdict"] == "verified"
+        assert verdicts["sg.symmetry"]["verdict"] == "refuted"  # stride 2 with a 3x3 kernel breaks (S)
+        assert verdicts["sg.thm6"]["verdict"] == "refuted"  # the statement says 1/n, its proof 1/sqrt(n)
+        assert verdicts["sg.sec3_1"]["verdict"] == "verified"

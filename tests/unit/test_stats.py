@@ -1,0 +1,117 @@
+"""Regressions, equivalence tests and verdict rules on data with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from theorycheck.stats import (
+    Margins,
+    decide,
+    fit_power_law,
+    fit_ratio_power_law,
+    mean_ci,
+    robust_mean_ci,
+    worst,
+)
+
+SEED = 20261123
+EXP = Margins("absolute", 0.05, 0.15)
+REL = Margins("relative", 0.05, 0.20)
+
+
+def _gamma_power_law(
+    slope: float, levels: list[int], n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    x = np.repeat(levels, n).astype(float)
+    return x, x**slope * rng.gamma(3.0, 1 / 3.0, size=x.size)
+
+
+@pytest.mark.parametrize("slope", [-1.0, -0.5, 0.0, 0.5])
+def test_power_law_fit_recovers_the_exponent(slope: float) -> None:
+    rng = np.random.default_rng(SEED)
+    x, y = _gamma_power_law(slope, [64, 256, 1024, 4096], 2000, rng)
+    fit = fit_power_law(x, y)
+    assert fit.slope_ci[0] < slope < fit.slope_ci[1]
+    assert fit.cross_check is not None
+    assert fit.cross_check.slope_ci[0] < slope < fit.cross_check.slope_ci[1]
+    assert abs(fit.slope - fit.cross_check.slope) < 3 * fit.slope_se
+    assert decide(fit.slope, fit.slope_se, slope, EXP).verdict == "verified"
+    # a claim of the wrong exponent is refuted by the same fit
+    assert decide(fit.slope, fit.slope_se, slope + 0.5, EXP).verdict == "refuted"
+
+
+def test_ratio_fit_recovers_the_exponent() -> None:
+    rng = np.random.default_rng(SEED)
+    levels = [4, 9, 16]
+    treated = [rng.gamma(3, 1 / (3 * n), 3000) for n in levels]
+    reference = [rng.gamma(3, 1 / 3, 3000) for _ in levels]
+    fit = fit_ratio_power_law(levels, treated, reference)
+    assert fit.cross_check is not None
+    assert fit.slope_ci[0] < -1.0 < fit.slope_ci[1]
+    assert fit.cross_check.slope_ci[0] < -1.0 < fit.cross_check.slope_ci[1]
+    # a constant factor on the treated arm changes the intercept, not the exponent
+    scaled = fit_ratio_power_law(levels, [t * 0.7 for t in treated], reference)
+    assert abs(scaled.slope - fit.slope) < 1e-6
+    assert abs(scaled.intercept - fit.intercept - np.log(0.7)) < 1e-6
+
+
+def test_zeros_switch_to_poisson_pseudo_likelihood() -> None:
+    rng = np.random.default_rng(SEED)
+    x, y = _gamma_power_law(-0.5, [64, 256, 1024], 2000, rng)
+    y[::50] = 0.0  # 2% exact zeros, as a saturated softmax gives
+    fit = fit_power_law(x, y)
+    assert "Poisson" in fit.method and fit.diagnostics["zeros"] > 0
+    assert fit.slope_ci[0] < -0.5 < fit.slope_ci[1]
+
+
+@pytest.mark.parametrize(
+    ("estimate", "se", "predicted", "margins", "verdict"),
+    [
+        (-0.50, 0.005, -0.5, EXP, "verified"),
+        (-0.48, 0.005, -0.5, EXP, "verified"),  # excluded by the CI but inside the margin: TOST decides
+        (-0.40, 0.005, -0.5, EXP, "approximate"),
+        (-0.10, 0.005, -0.5, EXP, "refuted"),
+        (-0.50, 0.100, -0.5, EXP, "inconclusive"),
+        (-0.36, 0.010, -0.5, EXP, "inconclusive"),  # CI straddles the band edge
+        (2.00, 0.01, 2.0, REL, "verified"),
+        (2.20, 0.01, 2.0, REL, "approximate"),
+        (1.00, 0.01, 2.0, REL, "refuted"),
+        (1.00, 0.01, None, REL, "not covered"),
+    ],
+)
+def test_verdict_rules(estimate: float, se: float, predicted: float | None, margins: Margins, verdict: str) -> None:
+    assert decide(estimate, se, predicted, margins).verdict == verdict
+
+
+def test_tost_matches_the_ninety_percent_interval() -> None:
+    # verified iff the 90% CI lies inside prediction ± margin (alpha = 0.05 each side)
+    for est in np.linspace(-0.6, -0.4, 41):
+        d = decide(float(est), 0.01, -0.5, EXP)
+        inside = (est - 1.6449 * 0.01 > -0.55) and (est + 1.6449 * 0.01 < -0.45)
+        assert (d.verdict == "verified") == inside, est
+
+
+def test_worst_part_decides() -> None:
+    assert worst(["verified", "approximate"]) == "approximate"
+    assert worst(["verified", "inconclusive", "refuted"]) == "refuted"
+    assert worst([]) == "not covered"
+
+
+def test_mean_ci_covers_at_the_nominal_rate() -> None:
+    rng = np.random.default_rng(SEED)
+    trials = 2000
+    hits = 0
+    for _ in range(trials):
+        est = mean_ci(rng.exponential(1.0, 200))
+        hits += est.ci[0] < 1.0 < est.ci[1]
+    # binomial 99.9% band around 0.95 for 2000 trials: ±0.016; skewed data under-cover slightly
+    assert 0.925 < hits / trials < 0.966
+
+
+def test_heavy_tails_switch_to_the_bootstrap() -> None:
+    rng = np.random.default_rng(SEED)
+    heavy = rng.standard_t(2.1, 5000) ** 2
+    light = rng.normal(size=5000)
+    assert robust_mean_ci(heavy).ci != mean_ci(heavy).ci
+    assert robust_mean_ci(light).ci == mean_ci(light).ci

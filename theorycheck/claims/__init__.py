@@ -1,0 +1,23 @@
+"""The claim catalogue: every claim of ``CLAIMS.md``, under its ID."""
+
+from __future__ import annotations
+
+from theorycheck.claims import peck, simon_gabriel
+from theorycheck.claims._base import Cell as Cell
+from theorycheck.claims._base import CellData as CellData
+from theorycheck.claims._base import Claim as Claim
+from theorycheck.claims._base import ClaimResult as ClaimResult
+from theorycheck.claims._base import Part as Part
+from theorycheck.errors import TheorycheckError, suggest
+
+__all__ = ["CATALOGUE", "Cell", "CellData", "Claim", "ClaimResult", "Part", "get_claim"]
+
+CATALOGUE: dict[str, Claim] = {c.id: c for c in [*simon_gabriel.CLAIMS, *peck.CLAIMS]}
+
+
+def get_claim(claim_id: str) -> Claim:
+    """The claim registered under ``claim_id``, or an error with the closest ID."""
+    try:
+        return CATALOGUE[claim_id]
+    except KeyError:
+        raise TheorycheckError(f"unknown claim '{claim_id}'{suggest(claim_id, CATALOGUE)}") from None

@@ -1,0 +1,258 @@
+"""The claim framework: claims, the cells of work they need, and their results.
+
+A claim turns study parameters into *cells* (deterministic units of work: a
+batch of sampled networks, path products, or a graph computation), then turns
+the cells' per-network rows into *parts* (sub-claims, each with a decision)
+and a verdict. The same evaluation runs on the claim's negative control, a
+mutant that breaks the claim, which must come out refuted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from theorycheck.errors import TheorycheckError
+from theorycheck.stats import Decision, worst
+
+__all__ = [
+    "Cell",
+    "CellData",
+    "Claim",
+    "ClaimResult",
+    "Paper",
+    "Param",
+    "Part",
+]
+
+Paper = str
+SG = "Simon-Gabriel et al. (2019), Adversarial vulnerability of neural networks increases with input dimension"
+PK = "Peck et al. (2017), Lower bounds on the robustness to adversarial perturbations, appendix"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work. Its random stream depends only on (study seed, claim, name).
+
+    ``kind`` is ``sample`` (the batched sampler), ``paths`` (path products of
+    tiny nets) or ``graph`` (exact theory only). ``start`` and ``networks``
+    select a range of networks: doubling a cell adds the range after it.
+    """
+
+    claim: str
+    name: str
+    kind: str
+    params: dict[str, Any]
+    networks: int = 0
+    start: int = 0
+
+    @property
+    def stream(self) -> str:
+        """Identity of the random stream (not of the range)."""
+        return f"{self.claim}/{self.name}"
+
+    @property
+    def id(self) -> str:
+        """Unique identity: stream and network range."""
+        return f"{self.stream}@{self.start}-{self.start + self.networks}"
+
+    def spec_hash(self) -> str:
+        """Hash of everything that determines the cell's rows (with the study seed added by the store)."""
+        blob = json.dumps(
+            {
+                "kind": self.kind,
+                "params": self.params,
+                "networks": self.networks,
+                "start": self.start,
+                "stream": self.stream,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def extended(self) -> Cell:
+        """The next range of the same stream, of the same size (used to double an inconclusive claim)."""
+        return Cell(self.claim, self.name, self.kind, self.params, self.networks, self.start + self.networks)
+
+
+class CellData:
+    """Rows of a claim's cells, by cell name (ranges of one stream concatenated in order)."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame]) -> None:
+        self._frames = frames
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        try:
+            return self._frames[name]
+        except KeyError:
+            raise KeyError(f"no data for cell {name!r}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._frames
+
+    def names(self) -> list[str]:
+        return list(self._frames)
+
+
+@dataclass
+class Part:
+    """One sub-claim: what is measured, its decision, and data for the report's figures."""
+
+    name: str
+    description: str
+    decision: Decision
+    table: list[dict[str, Any]] = field(default_factory=list)
+    fit: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "decision": self.decision.to_dict(),
+            "table": self.table,
+            "fit": self.fit,
+        }
+
+
+@dataclass
+class ClaimResult:
+    """A claim's verdict, its parts, and its negative control."""
+
+    claim: str
+    verdict: str
+    parts: list[Part]
+    control_parts: list[Part]
+    n_networks: int
+    evidence: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def control_verdict(self) -> str | None:
+        return worst([p.decision.verdict for p in self.control_parts]) if self.control_parts else None
+
+    @property
+    def control_unable_to_fail(self) -> bool:
+        """True when the mutant was not refuted: the check cannot be trusted to fail."""
+        return self.control_verdict is not None and self.control_verdict != "refuted"
+
+    @property
+    def headline(self) -> Part | None:
+        """The part that decides the verdict: the first most severe one, preferring measured numbers."""
+        deciding = [p for p in self.parts if p.decision.verdict == self.verdict]
+        numeric = [p for p in deciding if p.decision.estimate is not None]
+        if numeric or deciding:
+            return (numeric or deciding)[0]
+        return self.parts[0] if self.parts else None
+
+    def to_dict(self, claim: Claim) -> dict[str, Any]:
+        head = self.headline
+        d = head.decision if head else None
+        return {
+            "claim": self.claim,
+            "source": claim.source,
+            "kind": claim.kind,
+            "statement": claim.statement,
+            "prediction_formula": claim.formula,
+            "verdict": self.verdict,
+            "predicted": None if d is None else d.predicted,
+            "measured": None if d is None else d.estimate,
+            "ci": None if d is None or d.ci is None else list(d.ci),
+            "rel_dev": None if d is None else d.deviation,
+            "deviation_kind": None if d is None or d.margins is None else d.margins.kind,
+            "headline_part": None if head is None else head.name,
+            "n_networks": self.n_networks,
+            "negative_control": self.control_verdict,
+            "control_unable_to_fail": self.control_unable_to_fail,
+            "evidence": self.evidence,
+            "parts": [p.to_dict() for p in self.parts],
+            "control_parts": [p.to_dict() for p in self.control_parts],
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class Param:
+    """A study parameter of a claim: default value and a validator."""
+
+    default: Any
+    help: str
+    check: Callable[[Any], str | None] | None = None
+
+
+def positive_int_list(value: Any) -> str | None:
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) and v > 0 for v in value):
+        return "must be a non-empty list of positive integers"
+    return None
+
+
+def positive_int(value: Any) -> str | None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return "must be a positive integer"
+    return None
+
+
+def positive_float(value: Any) -> str | None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        return "must be a positive number"
+    return None
+
+
+def string_list(value: Any) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return "must be a list of strings"
+    return None
+
+
+@dataclass
+class Claim:
+    """A claim of the catalogue (see ``../shared/CLAIMS.md``)."""
+
+    id: str
+    source: str
+    kind: str
+    statement: str
+    formula: str
+    implemented: bool = False
+    params: dict[str, Param] = field(default_factory=dict)
+    make_cells: Callable[[dict[str, Any]], list[Cell]] | None = None
+    evaluate_parts: Callable[[dict[str, Any], CellData, str], list[Part]] | None = None
+    reason_not_implemented: str = ""
+
+    def resolve(self, overrides: dict[str, Any], where: str) -> dict[str, Any]:
+        """Defaults updated by ``overrides``; unknown or invalid fields raise, naming the field."""
+        out = {k: p.default for k, p in self.params.items()}
+        for key, value in overrides.items():
+            if key not in self.params:
+                close = difflib.get_close_matches(key, list(self.params), n=1)
+                hint = (
+                    f"; did you mean '{close[0]}'?"
+                    if close
+                    else f"; {self.id} takes: {', '.join(self.params) or 'none'}"
+                )
+                raise TheorycheckError(f"{where}.{key}: unknown parameter of {self.id}{hint}")
+            check = self.params[key].check
+            problem = check(value) if check else None
+            if problem:
+                raise TheorycheckError(f"{where}.{key} {problem}, got {value!r}")
+            out[key] = value
+        return out
+
+    def cells(self, params: dict[str, Any]) -> list[Cell]:
+        if self.make_cells is None:
+            raise TheorycheckError(f"{self.id} is not implemented yet: {self.reason_not_implemented}")
+        return self.make_cells(params)
+
+    def evaluate(self, params: dict[str, Any], data: CellData) -> ClaimResult:
+        """Parts of the claim (role ``main``) and of its negative control (role ``control``)."""
+        assert self.evaluate_parts is not None
+        parts = self.evaluate_parts(params, data, "main")
+        control = self.evaluate_parts(params, data, "control")
+        n = sum(len(data[name]) for name in data.names() if name.startswith("main") and "network" in data[name])
+        evidence = sorted(data.names())
+        return ClaimResult(self.id, worst([p.decision.verdict for p in parts]), parts, control, n, evidence)

@@ -1,0 +1,164 @@
+"""Building blocks shared by the claims: cells, fits and decisions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from theorycheck.claims._base import Cell, CellData, Part
+from theorycheck.stats import Decision, Margins, decide, fit_power_law, fit_ratio_power_law, robust_mean_ci
+
+__all__ = [
+    "CONSTANT",
+    "EXPONENT",
+    "less_than_part",
+    "mean_part",
+    "paired_ratio_part",
+    "ratio_scaling_part",
+    "sample_cell",
+    "scaling_part",
+]
+
+#: default tolerance for exponents (absolute) and constants (relative)
+EXPONENT = Margins("absolute", margin=0.05, band=0.15)
+CONSTANT = Margins("relative", margin=0.05, band=0.20)
+
+
+def sample_cell(claim: str, role: str, label: str, arch: str, shape: str, networks: int, **kwargs: Any) -> Cell:
+    """A sampler cell named ``role/label``."""
+    return Cell(claim, f"{role}/{label}", "sample", {"arch": arch, "input": shape, **kwargs}, networks)
+
+
+def scaling_part(
+    name: str,
+    description: str,
+    data: CellData,
+    cells: Sequence[tuple[float, str]],
+    value: Callable[[pd.DataFrame, float], np.ndarray],
+    predicted: float,
+    margins: Margins = EXPONENT,
+) -> Part:
+    """Fit ``E[value] ∝ level^slope`` over ``(level, cell name)`` pairs and judge the slope."""
+    xs, ys, table = [], [], []
+    for level, cell in cells:
+        y = np.asarray(value(data[cell], level), dtype=np.float64)
+        xs.append(np.full(y.size, level))
+        ys.append(y)
+        est = robust_mean_ci(y)
+        table.append({"level": level, "mean": est.mean, "ci": list(est.ci), "n": est.n, "cell": cell})
+    fit = fit_power_law(np.concatenate(xs), np.concatenate(ys))
+    decision = decide(fit.slope, fit.slope_se, predicted, margins)
+    return Part(name, description, decision, table, fit.to_dict())
+
+
+def ratio_scaling_part(
+    name: str,
+    description: str,
+    data: CellData,
+    cells: Sequence[tuple[float, str, str]],
+    value: Callable[[pd.DataFrame], np.ndarray],
+    predicted: float,
+    margins: Margins = EXPONENT,
+) -> Part:
+    """Slope of ``E[treated]/E[reference]`` against the level, over ``(level, treated, reference)`` cells."""
+    levels = [lv for lv, _, _ in cells]
+    treated = [np.asarray(value(data[t]), dtype=np.float64) for _, t, _ in cells]
+    reference = [np.asarray(value(data[r]), dtype=np.float64) for _, _, r in cells]
+    fit = fit_ratio_power_law(levels, treated, reference)
+    table = []
+    for lv, t, r in zip(levels, treated, reference, strict=True):
+        lr = math.log(t.mean() / r.mean())
+        se = math.sqrt(t.var(ddof=1) / t.size / t.mean() ** 2 + r.var(ddof=1) / r.size / r.mean() ** 2)
+        table.append(
+            {
+                "level": lv,
+                "ratio": math.exp(lr),
+                "ci": [math.exp(lr - 1.96 * se), math.exp(lr + 1.96 * se)],
+                "n": int(t.size + r.size),
+            }
+        )
+    return Part(name, description, decide(fit.slope, fit.slope_se, predicted, margins), table, fit.to_dict())
+
+
+def mean_part(
+    name: str,
+    description: str,
+    values: np.ndarray,
+    predicted: float | None,
+    margins: Margins = CONSTANT,
+    table: list[dict[str, Any]] | None = None,
+) -> Part:
+    """Judge the mean over networks of ``values`` against ``predicted``."""
+    est = robust_mean_ci(values)
+    se = (est.ci[1] - est.ci[0]) / (2 * 1.959963984540054)
+    return Part(name, description, decide(est.mean, se, predicted, margins), table or [])
+
+
+def paired_ratio_part(
+    name: str, description: str, u: np.ndarray, v: np.ndarray, predicted: float, margins: Margins = CONSTANT
+) -> Part:
+    """Judge ``E[u]/E[v]`` (paired per network) against ``predicted`` (delta method on the log ratio)."""
+    u = np.asarray(u, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    n = u.size
+    ratio = u.mean() / v.mean()
+    cov = np.cov(u, v, ddof=1)
+    var_log = (cov[0, 0] / u.mean() ** 2 + cov[1, 1] / v.mean() ** 2 - 2 * cov[0, 1] / (u.mean() * v.mean())) / n
+    se = ratio * math.sqrt(max(var_log, 0.0))
+    table = [{"E[u]": float(u.mean()), "E[v]": float(v.mean()), "n": n}]
+    return Part(name, description, decide(float(ratio), se, predicted, margins), table)
+
+
+def less_than_part(name: str, description: str, log_ratio: float, se: float, *, alpha: float = 0.05) -> Part:
+    """Inequality ``E[a] < E[b]`` from ``log(ā/b̄) ± se``: verified if the whole CI is below 0,
+    refuted if the whole CI is at or above 0, else inconclusive."""
+    z = float(sps.norm.ppf(1 - alpha / 2))
+    lo, hi = log_ratio - z * se, log_ratio + z * se
+    if hi < 0:
+        verdict, why = "verified", "the whole CI of log(ratio) is below 0"
+    elif lo >= 0:
+        verdict, why = "refuted", "the whole CI of log(ratio) is at or above 0: the inequality is reversed"
+    else:
+        verdict, why = "inconclusive", "the CI of log(ratio) contains 0"
+    text = f"{why}; ratio {math.exp(log_ratio):.4g}, 95% CI [{math.exp(lo):.4g}, {math.exp(hi):.4g}]"
+    decision = Decision(verdict, log_ratio, se, (lo, hi), 0.0, log_ratio, (lo, hi), None, None, text)
+    return Part(name, description, decision, [{"ratio": math.exp(log_ratio), "ci": [math.exp(lo), math.exp(hi)]}])
+
+
+def exact_part(
+    name: str,
+    description: str,
+    ok: bool,
+    measured: float,
+    predicted: float,
+    text: str,
+    table: list[dict[str, Any]] | None = None,
+) -> Part:
+    """A graph/identity fact: verified if it holds exactly (to round-off), else refuted."""
+    verdict = "verified" if ok else "refuted"
+    decision = Decision(
+        verdict,
+        measured,
+        0.0,
+        (measured, measured),
+        predicted,
+        measured - predicted,
+        (measured - predicted, measured - predicted),
+        None,
+        None,
+        text,
+    )
+    return Part(name, description, decision, table or [])
+
+
+def fixed_verdict_part(
+    name: str, description: str, verdict: str, text: str, table: list[dict[str, Any]] | None = None
+) -> Part:
+    """A part whose verdict follows from a computed fact (e.g. (S) holds or not)."""
+    decision = Decision(verdict, None, None, None, None, None, None, None, None, text)
+    return Part(name, description, decision, table or [])

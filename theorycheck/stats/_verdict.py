@@ -1,0 +1,134 @@
+"""Verdicts from an estimate, its uncertainty, a prediction and declared margins.
+
+* ``verified``: equivalent within the margin, by two one-sided tests (TOST):
+  both one-sided p-values below ``alpha`` (the ``1−2α`` interval lies inside
+  ``prediction ± margin``); not merely "failed to reject".
+* ``approximate``: the interval excludes the prediction, but the whole
+  interval of the deviation lies inside the declared band.
+* ``refuted``: the whole interval of the deviation lies outside the band (or a
+  counterexample was found).
+* ``inconclusive``: the interval is too wide to say either.
+* ``not covered``: the theory makes no prediction here.
+
+Exponents are judged with absolute margins, constants with relative ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from scipy import stats as sps
+
+__all__ = ["SEVERITY", "VERDICTS", "Decision", "Margins", "decide", "worst"]
+
+Verdict = str
+#: the verdicts; ``error`` marks a check that could not be evaluated (with its message)
+VERDICTS: tuple[str, ...] = ("verified", "approximate", "refuted", "inconclusive", "not covered", "error")
+#: order used to combine parts of a claim (the worst part decides)
+SEVERITY = {"error": 5, "refuted": 4, "inconclusive": 3, "approximate": 2, "verified": 1, "not covered": 0}
+
+
+@dataclass(frozen=True)
+class Margins:
+    """Declared tolerance of a claim: equivalence ``margin`` and approximation ``band``."""
+
+    kind: Literal["absolute", "relative"]
+    margin: float
+    band: float
+    alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 0 < self.margin <= self.band:
+            raise ValueError("need 0 < margin <= band")
+
+    def describe(self) -> str:
+        unit = "" if self.kind == "absolute" else " (relative)"
+        return f"margin ±{self.margin:g}{unit}, band ±{self.band:g}{unit}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A verdict with the numbers behind it."""
+
+    verdict: Verdict
+    estimate: float | None
+    se: float | None
+    ci: tuple[float, float] | None
+    predicted: float | None
+    deviation: float | None
+    deviation_ci: tuple[float, float] | None
+    tost_p: tuple[float, float] | None
+    margins: Margins | None
+    explanation: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "estimate": self.estimate,
+            "se": self.se,
+            "ci": None if self.ci is None else list(self.ci),
+            "predicted": self.predicted,
+            "deviation": self.deviation,
+            "deviation_ci": None if self.deviation_ci is None else list(self.deviation_ci),
+            "tost_p": None if self.tost_p is None else list(self.tost_p),
+            "margins": None if self.margins is None else self.margins.describe(),
+            "explanation": self.explanation,
+        }
+
+
+def decide(estimate: float, se: float, predicted: float | None, margins: Margins, *, level: float = 0.95) -> Decision:
+    """Judge ``estimate ± se`` (normal approximation) against ``predicted``."""
+    if predicted is None or not math.isfinite(predicted):
+        return Decision(
+            "not covered", estimate, se, None, None, None, None, None, margins, "the theory makes no prediction here"
+        )
+    z = float(sps.norm.ppf(0.5 + level / 2))
+    ci = (estimate - z * se, estimate + z * se)
+    if margins.kind == "relative":
+        if predicted == 0:
+            raise ValueError("a relative margin needs a non-zero prediction")
+        scale = abs(predicted)
+        lower, upper = predicted - margins.margin * scale, predicted + margins.margin * scale
+        dev = (estimate - predicted) / scale
+        dev_ci = ((ci[0] - predicted) / scale, (ci[1] - predicted) / scale)
+    else:
+        lower, upper = predicted - margins.margin, predicted + margins.margin
+        dev = estimate - predicted
+        dev_ci = (ci[0] - predicted, ci[1] - predicted)
+    if se > 0:
+        p_low = float(sps.norm.sf((estimate - lower) / se))
+        p_high = float(sps.norm.cdf((estimate - upper) / se))
+    else:
+        p_low = 0.0 if estimate > lower else 1.0
+        p_high = 0.0 if estimate < upper else 1.0
+    unit = "" if margins.kind == "absolute" else " (relative)"
+    dev_text = f"deviation {dev:+.4g}{unit}, 95% CI [{dev_ci[0]:+.4g}, {dev_ci[1]:+.4g}]"
+    if max(p_low, p_high) < margins.alpha:
+        verdict: Verdict = "verified"
+        why = (
+            f"equivalent to the prediction within ±{margins.margin:g}{unit} "
+            f"(TOST p = {max(p_low, p_high):.2g}); {dev_text}"
+        )
+    elif dev_ci[0] > 0 or dev_ci[1] < 0:
+        if -margins.band <= dev_ci[0] and dev_ci[1] <= margins.band:
+            verdict = "approximate"
+            why = f"the CI excludes the prediction but stays within the band ±{margins.band:g}{unit}; {dev_text}"
+        elif dev_ci[0] > margins.band or dev_ci[1] < -margins.band:
+            verdict = "refuted"
+            why = f"the deviation lies outside the band ±{margins.band:g}{unit}; {dev_text}"
+        else:
+            verdict = "inconclusive"
+            why = f"the CI excludes the prediction and straddles the band ±{margins.band:g}{unit}; {dev_text}"
+    else:
+        verdict = "inconclusive"
+        why = f"the CI is too wide for equivalence within ±{margins.margin:g}{unit}; {dev_text}"
+    return Decision(verdict, estimate, se, ci, predicted, dev, dev_ci, (p_low, p_high), margins, why)
+
+
+def worst(verdicts: list[str]) -> str:
+    """The verdict of a claim made of parts: the most severe part decides."""
+    if not verdicts:
+        return "not covered"
+    return max(verdicts, key=lambda v: SEVERITY[v])

@@ -1,0 +1,238 @@
+"""Running a study: cells → store → claims → verdicts, resumable, in-process or on Dask."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from theorycheck.claims import CATALOGUE, Cell, CellData, ClaimResult
+from theorycheck.errors import TheorycheckError
+from theorycheck.sampler import resolve_device
+from theorycheck.sampler._sample import provenance
+from theorycheck.study._execute import cell_seed, execute_cell
+from theorycheck.study._spec import StudySpec, load_study
+from theorycheck.study._store import ResultStore
+
+__all__ = ["StudyResult", "load_results", "run_study"]
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class StudyResult:
+    """Verdicts and full results of a study, read from its output directory."""
+
+    out: Path
+    study: dict[str, Any]
+    verdicts: list[dict[str, Any]]
+    results: dict[str, dict[str, Any]]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The verdict table, one row per claim."""
+        cols = ["claim", "verdict", "predicted", "measured", "ci", "rel_dev", "n_networks", "negative_control"]
+        return pd.DataFrame([{k: v.get(k) for k in cols} for v in self.verdicts])
+
+    def rows(self, evidence: str) -> pd.DataFrame:
+        """Per-network rows of one evidence path (as listed in a verdict's ``evidence``)."""
+        return pd.read_parquet(self.out / evidence)
+
+    def verdict(self, claim: str) -> str:
+        return next(v["verdict"] for v in self.verdicts if v["claim"] == claim)
+
+
+def _run_cell(cell: Cell, root: str, key: str, study_seed: int, device: str, precision: str) -> tuple[str, float]:
+    """Compute one cell and store it (runs in-process or on a Dask worker)."""
+    store = ResultStore(root)
+    store.discard(cell)
+    t0 = time.perf_counter()
+    rows, prov = execute_cell(cell, study_seed=study_seed, device=device, precision=precision)
+    seconds = time.perf_counter() - t0
+    store.write_cell(
+        cell,
+        key,
+        rows,
+        {"seed": cell_seed(study_seed, cell), "study_seed": study_seed, "seconds": seconds, "provenance": prov},
+    )
+    return cell.id, seconds
+
+
+class _Executor:
+    def __init__(self, workers: int | None, scheduler: str | None) -> None:
+        self.client: Any = None
+        self.cluster: Any = None
+        if scheduler or workers:
+            try:
+                from dask.distributed import Client, LocalCluster
+            except ImportError:  # pragma: no cover - dask is a dependency
+                raise TheorycheckError("dask.distributed is needed for --workers/--scheduler") from None
+            if scheduler:
+                try:
+                    self.client = Client(scheduler, timeout=30)
+                except OSError as exc:
+                    raise TheorycheckError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+            else:
+                self.cluster = LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                )
+                self.client = Client(self.cluster)
+
+    def run(self, cells: list[Cell], keys: dict[str, str], common: tuple[Any, ...], progress: Progress | None) -> None:
+        """Compute and store ``cells``; ``common`` = (root, study seed, device, precision)."""
+        root, *rest = common
+        total = len(cells)
+        if self.client is None:
+            for i, cell in enumerate(cells):
+                if progress:
+                    progress(cell.id, i, total)
+                _run_cell(cell, root, keys[cell.id], *rest)
+            if progress:
+                progress("", total, total)
+            return
+        from dask.distributed import as_completed
+
+        futures = [self.client.submit(_run_cell, cell, root, keys[cell.id], *rest, pure=False) for cell in cells]
+        for done, fut in enumerate(as_completed(futures), start=1):
+            cell_id, _ = fut.result()
+            if progress:
+                progress(cell_id, done, total)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _evaluate(spec: StudySpec, store: ResultStore, streams: dict[str, list[Cell]]) -> dict[str, ClaimResult]:
+    results = {}
+    for cid, params in spec.claims.items():
+        claim = CATALOGUE[cid]
+        frames = {}
+        for base in claim.cells(params):
+            parts = [store.read_rows(c) for c in streams[base.stream]]
+            frames[base.name] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        try:
+            result = claim.evaluate(params, CellData(frames))
+        except Exception as exc:  # a bug in a check must not cost the other claims their verdicts
+            result = ClaimResult(cid, "error", [], [], 0, [], [f"the evaluation failed: {type(exc).__name__}: {exc}"])
+        result.evidence = sorted(
+            str(store.rows_path(c).relative_to(store.root))
+            for base in claim.cells(params)
+            for c in streams[base.stream]
+        )
+        results[cid] = result
+    return results
+
+
+def _double(spec: StudySpec, streams: dict[str, list[Cell]], results: dict[str, ClaimResult]) -> bool:
+    """Add a range to every stream of an inconclusive claim (or control), within the budget."""
+    added = False
+    for cid, res in results.items():
+        roles = set()
+        if res.verdict == "inconclusive":
+            roles.add("main")
+        if res.control_verdict == "inconclusive":
+            roles.add("control")
+        for base in CATALOGUE[cid].cells(spec.claims[cid]):
+            if base.kind not in ("sample", "paths") or base.name.split("/")[0] not in roles:
+                continue
+            ranges = streams[base.stream]
+            total = sum(c.networks for c in ranges)
+            if total + ranges[-1].networks <= spec.max_networks:
+                last = ranges[-1]
+                ranges.append(Cell(last.claim, last.name, last.kind, last.params, total, last.start + last.networks))
+                added = True
+    return added
+
+
+def run_study(
+    study: StudySpec | str | Path,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> StudyResult:
+    """Run (or resume) a study into ``out``; complete cells are reused, partial ones recomputed.
+
+    Args:
+        study: a :class:`StudySpec` or the path of a TOML study file.
+        workers: run cells on a local Dask cluster with this many worker processes.
+        scheduler: address of an existing Dask scheduler (``tcp://HOST:PORT``); the
+            output directory must be on a filesystem the workers share.
+        progress: called with ``(cell id, index, total)`` before/after each cell.
+    """
+    spec = study if isinstance(study, StudySpec) else load_study(study)
+    if workers is not None and workers <= 0:
+        raise TheorycheckError(f"--workers must be a positive integer, got {workers}")
+    device = str(resolve_device(spec.device))
+    store = ResultStore(out)
+    store.root.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    prov = provenance(resolve_device(spec.device), spec.precision, spec.seed)
+    streams: dict[str, list[Cell]] = {}
+    for cid, params in spec.claims.items():
+        for cell in CATALOGUE[cid].cells(params):
+            known = streams.get(cell.stream)
+            if known is not None and (known[0].params != cell.params or known[0].networks != cell.networks):
+                raise TheorycheckError(f"claims disagree on the parameters of the shared cell {cell.stream}")
+            streams.setdefault(cell.stream, [cell])
+    executor = _Executor(workers, scheduler)
+    try:
+        while True:
+            keys = {
+                c.id: store.cell_key(c, study_seed=spec.seed, device=device, precision=spec.precision)
+                for ranges in streams.values()
+                for c in ranges
+            }
+            pending = [c for ranges in streams.values() for c in ranges if not store.is_complete(c, keys[c.id])]
+            if pending:
+                executor.run(pending, keys, (str(store.root), spec.seed, device, spec.precision), progress)
+            results = _evaluate(spec, store, streams)
+            if not _double(spec, streams, results):
+                break
+    finally:
+        executor.close()
+    elapsed = time.perf_counter() - t0
+    verdicts = [results[cid].to_dict(CATALOGUE[cid]) for cid in spec.claims]
+    compact_keys = (
+        "claim",
+        "source",
+        "kind",
+        "verdict",
+        "predicted",
+        "measured",
+        "ci",
+        "rel_dev",
+        "deviation_kind",
+        "headline_part",
+        "n_networks",
+        "negative_control",
+        "control_unable_to_fail",
+        "evidence",
+    )
+    store.write_json(
+        "study.json",
+        {
+            **spec.to_dict(),
+            "spec_hash": spec.spec_hash(),
+            "source": spec.source,
+            "provenance": {**prov, "runtime_seconds": elapsed},
+        },
+    )
+    store.write_json("results.json", {v["claim"]: v for v in verdicts})
+    store.write_json("verdicts.json", [{k: v[k] for k in compact_keys} for v in verdicts])
+    return load_results(store.root)
+
+
+def load_results(out: str | Path) -> StudyResult:
+    """Read a study's output directory."""
+    store = ResultStore(out)
+    return StudyResult(
+        store.root, store.read_json("study.json"), store.read_json("verdicts.json"), store.read_json("results.json")
+    )

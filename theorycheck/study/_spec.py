@@ -1,0 +1,177 @@
+"""Study files: TOML, validated with errors that name the field.
+
+[study]
+name = "quick"
+seed = 0
+device = "auto"          # auto, cpu, cuda
+precision = "fp32"       # fp64, fp32, tf32, bf16
+claims = "all"           # or a list of claim IDs
+max_networks = 16000     # per cell stream: inconclusive claims double their networks up to this
+
+[claims."sg.thm3"]       # per-claim parameters (see `theorycheck claims --json`)
+dims = [64, 256, 1024]
+networks = 1000
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from theorycheck.claims import CATALOGUE, Claim
+from theorycheck.errors import TheorycheckError, suggest
+from theorycheck.sampler import PRECISIONS
+
+__all__ = ["StudySpec", "load_study", "parse_study"]
+
+_STUDY_KEYS = {
+    "name": "a name for the study",
+    "description": "free text",
+    "seed": "integer: every cell's seed derives from it and the cell's identity",
+    "device": "auto, cpu or cuda",
+    "precision": "fp64, fp32, tf32 or bf16",
+    "claims": '"all" or a list of claim IDs',
+    "max_networks": "positive integer: budget per cell stream when doubling inconclusive claims",
+}
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A validated study: settings and the resolved parameters of each selected claim."""
+
+    name: str
+    seed: int
+    device: str
+    precision: str
+    max_networks: int
+    claims: dict[str, dict[str, Any]]
+    description: str = ""
+    source: str | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "seed": self.seed,
+            "device": self.device,
+            "precision": self.precision,
+            "max_networks": self.max_networks,
+            "claims": self.claims,
+        }
+
+    def spec_hash(self) -> str:
+        """Hash of the whole resolved study."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def claim(self, claim_id: str) -> Claim:
+        return CATALOGUE[claim_id]
+
+
+def _err(where: str, message: str) -> TheorycheckError:
+    return TheorycheckError(f"{where}: {message}")
+
+
+def _validate_cells(claim: Claim, params: dict[str, Any], where: str) -> None:
+    """Build every cell of the claim now, so a bad parameter fails before any work starts."""
+    from theorycheck.graph import Architecture
+
+    try:
+        cells = claim.cells(params)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _err(where, f"invalid parameters: {exc}") from None
+    for cell in cells:
+        if "arch" not in cell.params:
+            continue
+        try:
+            Architecture.parse(cell.params["arch"]).output_shape(cell.params["input"])
+        except TheorycheckError as exc:
+            raise _err(where, f"cell {cell.name}: {exc}") from None
+
+
+def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
+    """Validate a parsed TOML document."""
+    unknown = set(data) - {"study", "claims"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise _err(
+            source,
+            f'unknown table [{key}]{suggest(key, ["study", "claims"])}; a study has [study] and [claims."ID"] tables',
+        )
+    study = data.get("study")
+    if not isinstance(study, dict):
+        raise _err(source, "missing [study] table (with at least seed and claims)")
+    for key in study:
+        if key not in _STUDY_KEYS:
+            raise _err(
+                f"{source}: study.{key}", f"unknown field{suggest(key, _STUDY_KEYS)}; fields: {', '.join(_STUDY_KEYS)}"
+            )
+    seed = study.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise _err(f"{source}: study.seed", f"must be a non-negative integer, got {seed!r}")
+    device = study.get("device", "auto")
+    if device not in ("auto", "cpu", "cuda") and not (isinstance(device, str) and device.startswith("cuda:")):
+        raise _err(f"{source}: study.device", f"must be auto, cpu or cuda, got {device!r}")
+    precision = study.get("precision", "fp32")
+    if precision not in PRECISIONS:
+        raise _err(f"{source}: study.precision", f"must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    max_networks = study.get("max_networks", 0)
+    if not isinstance(max_networks, int) or isinstance(max_networks, bool) or max_networks < 0:
+        raise _err(f"{source}: study.max_networks", f"must be a non-negative integer, got {max_networks!r}")
+    name = study.get("name", Path(source).stem)
+    if not isinstance(name, str) or not name:
+        raise _err(f"{source}: study.name", f"must be a non-empty string, got {name!r}")
+
+    selected = study.get("claims", "all")
+    implemented = [c.id for c in CATALOGUE.values() if c.implemented]
+    if selected == "all":
+        ids = implemented
+    elif isinstance(selected, list) and selected and all(isinstance(c, str) for c in selected):
+        ids = []
+        for cid in selected:
+            if cid not in CATALOGUE:
+                raise _err(f"{source}: study.claims", f"unknown claim '{cid}'{suggest(cid, CATALOGUE)}")
+            if not CATALOGUE[cid].implemented:
+                raise _err(
+                    f"{source}: study.claims",
+                    f"claim '{cid}' is registered but not implemented yet ({CATALOGUE[cid].reason_not_implemented})",
+                )
+            if cid in ids:
+                raise _err(f"{source}: study.claims", f"claim '{cid}' is listed twice")
+            ids.append(cid)
+    else:
+        raise _err(f"{source}: study.claims", f'must be "all" or a non-empty list of claim IDs, got {selected!r}')
+
+    tables = data.get("claims", {})
+    if not isinstance(tables, dict):
+        raise _err(source, '[claims] must hold one table per claim, e.g. [claims."sg.thm3"]')
+    for cid, table in tables.items():
+        if cid not in CATALOGUE:
+            raise _err(f'{source}: claims."{cid}"', f"unknown claim{suggest(cid, CATALOGUE)}")
+        if cid not in ids:
+            raise _err(f'{source}: claims."{cid}"', "parameters given for a claim that study.claims does not select")
+        if not isinstance(table, dict):
+            raise _err(f'{source}: claims."{cid}"', "must be a table of parameters")
+    resolved = {cid: CATALOGUE[cid].resolve(tables.get(cid, {}), f'{source}: claims."{cid}"') for cid in ids}
+    for cid, params in resolved.items():
+        _validate_cells(CATALOGUE[cid], params, f'{source}: claims."{cid}"')
+    return StudySpec(name, seed, device, precision, max_networks, resolved, str(study.get("description", "")), source)
+
+
+def load_study(path: str | Path) -> StudySpec:
+    """Read and validate a study file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TheorycheckError(f"study file {str(p)!r} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TheorycheckError(f"cannot read study file {str(p)!r}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TheorycheckError(f"{p}: malformed TOML: {exc}") from None
+    return parse_study(data, source=str(p))
