@@ -179,7 +179,8 @@ def _print_verdicts(verdicts: list[dict], study: dict) -> None:
     prov = study.get("provenance", {})
     print(
         f"study {study.get('name')}: seed {study.get('seed')}, {prov.get('device_name')}, "
-        f"{study.get('precision')}, {prov.get('runtime_seconds', 0):.1f} s"
+        f"{study.get('precision')}, {prov.get('runtime_seconds', 0):.1f} s "
+        f"(all cells: {prov.get('compute_seconds', 0):.1f} s of compute)"
     )
     print(f"{'claim':<15}{'verdict':<14}{'predicted':>11}{'measured':>11}  {'95% CI':<22}{'n':>8}  control")
     for v in sorted(verdicts, key=lambda v: (_VERDICT_ORDER.get(v["verdict"], 9), v["claim"])):
@@ -255,6 +256,14 @@ def _cmd_claims(args: argparse.Namespace) -> int:
         statement = r["statement"] if len(r["statement"]) <= 90 else r["statement"][:87] + "..."
         print(f"{r['id']:<15}{r['kind']:<12}{'yes' if r['implemented'] else 'no':<13}{statement}")
     print(f"{sum(r['implemented'] for r in rows)} of {len(rows)} claims implemented")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from theorycheck.report import build_report
+
+    path = build_report(args.dir, args.output)
+    print(f"report: {path}")
     return 0
 
 
@@ -411,6 +420,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(func=_cmd_claims)
+
+    rep = sub.add_parser(
+        "report",
+        help="typeset the PDF report of a study's output directory",
+        description="Build the typeset PDF report (typst) of a study: title page with provenance, "
+        "summary table, one section per claim with its regression table, verdict, "
+        "negative control and figures.",
+    )
+    rep.add_argument("dir", metavar="DIR", help="output directory of `theorycheck run`")
+    rep.add_argument("-o", "--output", required=True, metavar="PDF", help="path of the PDF to write")
+    rep.set_defaults(func=_cmd_report)
     return parser
 
 

@@ -82,7 +82,7 @@ def test_implemented_claims_have_cells_and_a_negative_control(claim_id: str) -> 
 
 
 def test_unknown_claim_suggests() -> None:
-    with pytest.raises(TheorycheckError, match="did you mean 'sg.thm3'"):
+    with pytest.raises(TheorycheckError, match=r"did you mean 'sg\.thm3'"):
         get_claim("sg.thm33")
 
 

@@ -82,10 +82,19 @@ class Cell:
 
 
 class CellData:
-    """Rows of a claim's cells, by cell name (ranges of one stream concatenated in order)."""
+    """Rows of a claim's cells, by cell name (ranges of one stream concatenated in order),
+    and the per-input maps of sample cells that asked for them (summed over ranges)."""
 
-    def __init__(self, frames: dict[str, pd.DataFrame]) -> None:
+    def __init__(self, frames: dict[str, pd.DataFrame], maps: dict[str, dict[str, Any]] | None = None) -> None:
         self._frames = frames
+        self._maps = maps or {}
+
+    def maps(self, name: str) -> dict[str, Any]:
+        """``{"<gradient>": Σ_networks g_i² (ndarray), ...}`` of cell ``name``."""
+        try:
+            return self._maps[name]
+        except KeyError:
+            raise KeyError(f"no maps for cell {name!r}") from None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         try:
@@ -109,6 +118,10 @@ class Part:
     decision: Decision
     table: list[dict[str, Any]] = field(default_factory=list)
     fit: dict[str, Any] | None = None
+    #: the estimate as the number of networks grows: [{"n", "estimate", "lo", "hi"}]
+    convergence: list[dict[str, float]] = field(default_factory=list)
+    #: per-input maps for figures: {"predicted": [...], "measured": [...], "shape": [...]}
+    maps: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +130,8 @@ class Part:
             "decision": self.decision.to_dict(),
             "table": self.table,
             "fit": self.fit,
+            "convergence": self.convergence,
+            "maps": self.maps,
         }
 
 

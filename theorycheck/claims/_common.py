@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from theorycheck.claims._base import Cell, CellData, Part
-from theorycheck.stats import Decision, Margins, decide, fit_power_law, fit_ratio_power_law, robust_mean_ci
+from theorycheck.stats import Decision, Margins, decide, fit_power_law, fit_ratio_power_law, mean_ci, robust_mean_ci
 
 __all__ = [
     "CONSTANT",
@@ -34,6 +34,52 @@ def sample_cell(claim: str, role: str, label: str, arch: str, shape: str, networ
     return Cell(claim, f"{role}/{label}", "sample", {"arch": arch, "input": shape, **kwargs}, networks)
 
 
+def _sizes(n: int) -> list[int]:
+    out, k = [], 50
+    while k < n:
+        out.append(k)
+        k *= 2
+    return [*out, n]
+
+
+def mean_convergence(values: np.ndarray) -> list[dict[str, float]]:
+    """Running mean with its 95% CI after 50, 100, 200, … networks."""
+    out = []
+    for n in _sizes(len(values)):
+        est = mean_ci(values[:n]) if n >= 2 else None
+        if est is not None:
+            out.append({"n": float(n), "estimate": est.mean, "lo": est.ci[0], "hi": est.ci[1]})
+    return out
+
+
+def slope_convergence(xs: list[np.ndarray], ys: list[np.ndarray]) -> list[dict[str, float]]:
+    """Slope of log level-means on log level (delta-method WLS) using the first n networks per level."""
+    out = []
+    smallest = min(len(y) for y in ys)
+    for n in _sizes(smallest):
+        if n < 10:
+            continue
+        lv = np.array([x[0] for x in xs], dtype=np.float64)
+        means = np.array([y[:n].mean() for y in ys])
+        if (means <= 0).any():
+            continue
+        var = np.array([y[:n].var(ddof=1) / n / y[:n].mean() ** 2 for y in ys])
+        design = np.column_stack([np.ones_like(lv), np.log(lv)])
+        w = 1.0 / np.maximum(var, 1e-300)
+        cov = np.linalg.inv(design.T @ (design * w[:, None]))
+        beta = cov @ (design.T @ (w * np.log(means)))
+        se = math.sqrt(cov[1, 1])
+        out.append(
+            {
+                "n": float(n),
+                "estimate": float(beta[1]),
+                "lo": float(beta[1] - 1.96 * se),
+                "hi": float(beta[1] + 1.96 * se),
+            }
+        )
+    return out
+
+
 def scaling_part(
     name: str,
     description: str,
@@ -53,7 +99,7 @@ def scaling_part(
         table.append({"level": level, "mean": est.mean, "ci": list(est.ci), "n": est.n, "cell": cell})
     fit = fit_power_law(np.concatenate(xs), np.concatenate(ys))
     decision = decide(fit.slope, fit.slope_se, predicted, margins)
-    return Part(name, description, decision, table, fit.to_dict())
+    return Part(name, description, decision, table, fit.to_dict(), slope_convergence(xs, ys))
 
 
 def ratio_scaling_part(
@@ -94,9 +140,12 @@ def mean_part(
     table: list[dict[str, Any]] | None = None,
 ) -> Part:
     """Judge the mean over networks of ``values`` against ``predicted``."""
+    values = np.asarray(values, dtype=np.float64)
     est = robust_mean_ci(values)
     se = (est.ci[1] - est.ci[0]) / (2 * 1.959963984540054)
-    return Part(name, description, decide(est.mean, se, predicted, margins), table or [])
+    return Part(
+        name, description, decide(est.mean, se, predicted, margins), table or [], None, mean_convergence(values)
+    )
 
 
 def paired_ratio_part(

@@ -36,7 +36,7 @@ from theorycheck.claims._common import (
     sample_cell,
     scaling_part,
 )
-from theorycheck.stats import log_ratio
+from theorycheck.stats import decide, log_ratio
 from theorycheck.theory import predict
 
 __all__ = ["CLAIMS"]
@@ -701,7 +701,63 @@ def _symmetry_cells(p: dict[str, Any]) -> list[Cell]:
     for name, (arch, kind, _) in SYMMETRY_CASES.items():
         shape = str(3 * r * r) if kind == "vector" else f"3x{r}x{r}"
         out.append(Cell("sg.symmetry", f"graph/{name}", "graph", {"arch": arch, "input": shape}))
+    per_batch = max(4, p["map_networks"] // p["map_batches"])
+    for b in range(p["map_batches"]):
+        out.append(
+            sample_cell(
+                "sg.symmetry",
+                "mc",
+                f"zero/b{b}",
+                SYMMETRY_CASES["CNN, zero padding"][0],
+                f"3x{r}x{r}",
+                per_batch,
+                targets=["logit"],
+                maps=True,
+            )
+        )
     return out
+
+
+def _border_ratio(m: np.ndarray, width: int = 2) -> float:
+    """Mean of a (C, H, W) map within ``width`` of an edge, over its mean in the interior."""
+    mask = np.zeros(m.shape[1:], dtype=bool)
+    mask[:width, :] = mask[-width:, :] = mask[:, :width] = mask[:, -width:] = True
+    return float(m[:, mask].mean() / m[:, ~mask].mean())
+
+
+def _map_part(p: dict[str, Any], data: CellData, role: str) -> Part:
+    """Monte Carlo E[(∂f/∂x_i)²] map of the zero-padded CNN against the graph's predicted map."""
+    r = p["resolution"]
+    arch = SYMMETRY_CASES["CNN, zero padding"][0]
+    predicted = predict(arch, f"3x{r}x{r}").coord_var_map
+    assert predicted is not None
+    # the mutant use: predict a uniform map (what circular padding gives) for the zero-padded net
+    reference = predicted if role == "main" else np.full_like(predicted, predicted.mean())
+    batches, total, count = [], np.zeros_like(predicted), 0
+    for b in range(p["map_batches"]):
+        n = len(data[f"mc/zero/b{b}"])
+        m = data.maps(f"mc/zero/b{b}")["logit"] / n
+        batches.append(_border_ratio(m))
+        total += m * n
+        count += n
+    ratios = np.array(batches)
+    est = float(ratios.mean())
+    se = float(ratios.std(ddof=1) / math.sqrt(len(ratios)))
+    decision = decide(est, se, _border_ratio(reference), CONSTANT)
+    which = "the graph's (H) map" if role == "main" else "a uniform map (the mutant: (S) assumed)"
+    part = Part(
+        "zero padding: Monte Carlo border/interior ratio of E[(∂f/∂x_i)²]",
+        f"mean squared gradient within 2 pixels of the border over the interior, {count} networks in "
+        f"{len(ratios)} independent batches, against {which}",
+        decision,
+        [{"batch ratio": float(x)} for x in ratios],
+    )
+    part.maps = {
+        "shape": list(predicted.shape[1:]),
+        "predicted": predicted[0].ravel().tolist(),
+        "measured": (total / count)[0].ravel().tolist(),
+    }
+    return part
 
 
 def _symmetry_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
@@ -716,7 +772,8 @@ def _symmetry_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
                 "the FC statement applied to a CNN",
                 "verified" if r["symmetric"] else "refuted",
                 f"(S) {'holds' if r['symmetric'] else 'fails'}; Lemma 8 spread {r['lemma8_spread']:.3g}",
-            )
+            ),
+            _map_part(p, data, role),
         ]
     for name, (arch, _, expect) in SYMMETRY_CASES.items():
         r = rows[name]
@@ -752,6 +809,7 @@ def _symmetry_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
                 [{"case": name, "symmetric": bool(r["symmetric"]), "spread": spread}],
             )
         )
+    parts.append(_map_part(p, data, role))
     return parts
 
 
@@ -834,6 +892,10 @@ def _fig3_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
     for other in ("strided", "max"):
         lr, se = log_ratio(l1["avg"], l1[other])
         parts.append(less_than_part(f"average-pooling < {other}", f"E‖∂ₓL‖₁ ratio avg / {other}", lr, se))
+    parts[0].table = [
+        {"variant": v, "mean": float(x.mean()), "se": float(x.std(ddof=1) / math.sqrt(x.size)), "n": int(x.size)}
+        for v, x in l1.items()
+    ]
     return parts
 
 
@@ -910,7 +972,7 @@ CLAIMS: list[Claim] = [
         "scaling",
         "One linear output neuron on d inputs with weight variance 1/d: the coordinates "
         "of ∂ₓo have size ∝ 1/√d and ε∞‖∂ₓo‖₁ ∝ √d (Section 3.1).",
-        "E|∂o/∂x_i| ∝ d^{-1/2},  ε_∞ E‖∂_x o‖_1 ∝ d^{1/2}",
+        "EE abs((partial o)/(partial x_i)) prop d^(-1\\/2), quad epsilon_oo EE norm(nabla_x o)_1 prop d^(1\\/2)",
         {"dims": _DIMS, "networks": _networks(2000)},
         _sec3_1_cells,
         _sec3_1_parts,
@@ -920,7 +982,7 @@ CLAIMS: list[Claim] = [
         "mc",
         "Fully connected ReLU nets under (H): E[(∂ₓf_k)²] = C/d; the paper's constant is 1, the "
         "exact constant for a given init follows from the graph (eq. 8).",
-        "d · E[(∂f_k/∂x_i)^2] = C(graph)",
+        'd dot EE[(partial f_k \\/ partial x_i)^2] = C_"graph"',
         {
             "dims": Param([64, 1024], "input dimensions", positive_int_list),
             "width": Param(256, "width", positive_int),
@@ -935,7 +997,7 @@ CLAIMS: list[Claim] = [
         "scaling",
         "Fully connected ReLU nets: coordinates of ∂ₓf_k scale as 1/√d, ‖∂ₓL‖_q ∝ "
         "d^{1/q−1/2}, and ε_p‖∂ₓL‖_q ∝ √d (Theorem 3, eq. 7), for q ∈ {1, 2, ∞}.",
-        "‖∂_x L‖_q ∝ d^{1/q - 1/2},  ε_p ‖∂_x L‖_q ∝ d^{1/2}",
+        "EE abs(partial f_k \\/ partial x_i) prop d^(-1\\/2), quad norm(nabla_x cal(L))_q prop d^(1\\/q - 1\\/2), quad epsilon_p norm(nabla_x cal(L))_q prop d^(1\\/2)",
         {
             "dims": _DIMS,
             "width": Param(256, "width", positive_int),
@@ -951,7 +1013,7 @@ CLAIMS: list[Claim] = [
         "mc",
         "The variance of the coordinates of ∂ₓL is ((1−q_c)² + Σ_{k≠c} q_k²)/d times the "
         "logit constant (Theorem 3, step 2).",
-        "E[(∂L/∂x_i)^2] = C · E[(1-q_c)^2 + Σ_{k≠c} q_k^2] / d",
+        "EE[(partial cal(L) \\/ partial x_i)^2] = C dot EE[(1-q_c)^2 + sum_(k != c) q_k^2] \\/ d",
         {
             "dims": Param([256], "input dimensions", positive_int_list),
             "width": Param(256, "width", positive_int),
@@ -968,7 +1030,7 @@ CLAIMS: list[Claim] = [
         "scaling",
         "Any feedforward ReLU net under (H): E‖∂ₓf_k‖₂² is independent of d, and equals 1 "
         "in the paper's normalisation; (S) is not needed (Theorem 4).",
-        "E‖∂_x f_k‖_2^2 = 1,  slope 0 in d",
+        'EE norm(nabla_x f_k)_2^2 = 1 " for every " d',
         {
             "dims": Param([64, 256, 1024], "FC input dimensions", positive_int_list),
             "resolutions": _RES,
@@ -983,7 +1045,7 @@ CLAIMS: list[Claim] = [
         "sg.thm4_coord",
         "scaling",
         "Under (S), the coordinates of ∂ₓf_k scale as 1/√d and eq. 7 holds for any such net (Theorem 4).",
-        "E|∂f_k/∂x_i| ∝ d^{-1/2}",
+        'EE abs(partial f_k \\/ partial x_i) prop d^(-1\\/2) " under (S)"',
         {"resolutions": _RES, "channels": Param(8, "channels", positive_int), "networks": _networks(2000)},
         _thm4_coord_cells,
         _thm4_coord_parts,
@@ -992,7 +1054,7 @@ CLAIMS: list[Claim] = [
         "sg.cor5",
         "scaling",
         "CNNs, strided or not: coordinates ∝ 1/√d and eq. 7 holds as the image resolution grows (Corollary 5).",
-        "E|∂f_k/∂x_i| ∝ d^{-1/2},  ‖∂_x L‖_1 ∝ d^{1/2}",
+        "EE abs(partial f_k \\/ partial x_i) prop d^(-1\\/2), quad norm(nabla_x cal(L))_1 prop d^(1\\/2)",
         {"resolutions": _RES, "channels": Param(8, "channels", positive_int), "networks": _networks(2000)},
         _cor5_cells,
         _cor5_parts,
@@ -1002,7 +1064,7 @@ CLAIMS: list[Claim] = [
         "scaling",
         "Statement of Theorem 6: replacing a strided conv that keeps 1 neuron out of n by a "
         "stride-1 conv followed by average-pooling over n divides all output and loss gradients by n.",
-        "E‖∂_x f‖ (pooled) / E‖∂_x f‖ (strided) ∝ n^{-1}",
+        'EE norm(nabla_x f)_"pooled" \\/ EE norm(nabla_x f)_"strided" prop n^(-1)',
         {
             "pools": Param([4, 9, 16], "pool sizes n (stride √n)", positive_int_list),
             "resolution": Param(12, "image resolution (divisible by every √n)", positive_int),
@@ -1017,7 +1079,7 @@ CLAIMS: list[Claim] = [
         "scaling",
         "Proof of Theorem 6 (appendix A.2): the replacement multiplies the gradient "
         "variance by 1/n and the average coordinate size by 1/√n.",
-        "E[(∂f/∂x_i)^2] ratio ∝ n^{-1},  coordinate size ratio ∝ n^{-1/2}",
+        'EE[(partial f \\/ partial x_i)^2]_"pooled" \\/ EE[(partial f \\/ partial x_i)^2]_"strided" prop n^(-1), quad "size ratio" prop n^(-1\\/2)',
         {
             "pools": Param([4, 9, 16], "pool sizes n (stride √n)", positive_int_list),
             "resolution": Param(12, "image resolution", positive_int),
@@ -1032,7 +1094,7 @@ CLAIMS: list[Claim] = [
         "mc",
         "Under (H), path-products have mean 0, distinct path-products are uncorrelated, and "
         "E[ω_p²] = Π E[w²] (Lemma 9).",
-        "E[ω_p] = 0,  E[ω_p ω_p'] = 0,  E[ω_p^2] = Π E[w^2]",
+        'EE[omega_p] = 0, quad EE[omega_p omega_(p prime)] = 0 " for " p != p prime, quad EE[omega_p^2] = product_(p in tilde(p)) EE[w_p^2]',
         {
             "architectures": Param(
                 [
@@ -1056,7 +1118,7 @@ CLAIMS: list[Claim] = [
         "sg.lemma10",
         "mc",
         "With average-pooling inserted, distinct path-products still have mean 0 and are uncorrelated (Lemma 10).",
-        "E[ω_p] = 0,  E[ω_p ω_p'] = 0 with average pooling",
+        'EE[omega_p] = 0, quad EE[omega_p omega_(p prime)] = 0 " with average pooling"',
         {
             "architectures": Param(
                 [
@@ -1080,7 +1142,7 @@ CLAIMS: list[Claim] = [
         "sg.lemma7",
         "graph",
         "On any DAG, Σ_x Σ_{p∈P(x,o)} Π_{p∈p̃} 1/d_p = 1, with d_p the in-degree (Lemma 7).",
-        "Σ_x Σ_{p ∈ P(x,o)} Π_{p ∈ p̃} 1/d_p = 1",
+        "sum_x sum_(p in cal(P)(x,o)) product_(p in tilde(p)) 1\\/d_p = 1",
         {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", string_list)},
         _graph_cells("sg.lemma7", "architectures"),
         _lemma7_parts,
@@ -1089,7 +1151,7 @@ CLAIMS: list[Claim] = [
         "sg.lemma8",
         "graph",
         "Under the symmetry assumption (S), each input's own sum equals 1/d (Lemma 8).",
-        "Σ_{p ∈ P(x,o)} Π_{p ∈ p̃} 1/d_p = 1/d",
+        'sum_(p in cal(P)(x,o)) product_(p in tilde(p)) 1\\/d_p = 1\\/d " for every input " x',
         {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", string_list)},
         _graph_cells("sg.lemma7", "architectures"),
         _lemma8_parts,
@@ -1100,8 +1162,12 @@ CLAIMS: list[Claim] = [
         "Section 3.2: (S) holds exactly for fully connected nets; almost for CNNs, up to "
         "boundary effects that periodic or mirror padding alleviates; and exactly for strided layers if the "
         "layer size is a multiple of the stride.",
-        "{d_p}_{p ∈ P(x,o)} independent of x",
-        {"resolution": Param(16, "image resolution (a multiple of 2)", positive_int)},
+        'cal(D)(x,o) = cal(D)(x prime,o) " for all inputs " x, x prime',
+        {
+            "resolution": Param(16, "image resolution (a multiple of 2)", positive_int),
+            "map_networks": Param(4000, "networks for the Monte Carlo map of the zero-padded CNN", positive_int),
+            "map_batches": Param(8, "independent batches (replicates) for the map's CI", positive_int),
+        },
         _symmetry_cells,
         _symmetry_parts,
     ),
@@ -1110,7 +1176,7 @@ CLAIMS: list[Claim] = [
         "scaling",
         "If conv and average-pooling layers reduce every channel to 1 pixel, the ℓ∞ "
         "vulnerability ε∞‖∂ₓL‖₁ does not depend on the resolution (Theorem 6).",
-        "ε_∞ ‖∂_x L‖_1 ∝ d^0",
+        "epsilon_oo norm(nabla_x cal(L))_1 prop d^0",
         {"resolutions": _RES, "channels": Param(8, "channels", positive_int), "networks": _networks(2000)},
         _thm6_res_cells,
         _thm6_res_parts,
@@ -1121,7 +1187,7 @@ CLAIMS: list[Claim] = [
         "Section 4.1 network at initialisation (8 conv-ReLU layers, 2×2 max-pools after "
         "layers 2, 4, 6, a final max-pool to 1 px, 12 logits; dilation growing with the resolution): E‖∂ₓL‖₁ and "
         "the FGSM vulnerability at ε = 0.006 grow like √d. Empirical: no theorem covers max-pooling.",
-        "E‖∂_x L‖_1 ∝ d^{1/2},  E[L(x+ε sign ∂L) - L(x)] ∝ d^{1/2}",
+        'EE norm(nabla_x cal(L))_1 prop d^(1\\/2), quad EE[cal(L)(x + epsilon "sign" nabla_x cal(L)) - cal(L)(x)] prop d^(1\\/2)',
         {
             "resolutions": Param([16, 32, 64], "resolutions (paper: 32, 64, 128, 256)", positive_int_list),
             "dilations": Param(
@@ -1140,7 +1206,7 @@ CLAIMS: list[Claim] = [
         "Section 4.3 network at initialisation (6 conv-ReLU layers, a stride-2 pooling after every "
         "2nd conv, a final average-pool to 1 px): with average-pooling the gradients are smaller than with strided "
         "or max-pooling layers.",
-        "E‖∂_x L‖_1 (avg) < E‖∂_x L‖_1 (strided), E‖∂_x L‖_1 (max)",
+        'EE norm(nabla_x cal(L))_1^"avg" < EE norm(nabla_x cal(L))_1^"strided", quad EE norm(nabla_x cal(L))_1^"avg" < EE norm(nabla_x cal(L))_1^"max"',
         {
             "resolution": Param(16, "resolution (paper: 32)", positive_int),
             "channels": Param(8, "channels (paper: 64)", positive_int),
@@ -1154,7 +1220,7 @@ CLAIMS: list[Claim] = [
         "identity",
         "For a ReLU net, ∂ₓo equals the sum over all paths from x to o of the "
         "path-product ω_p times the path's activity σ_p (proof of Theorem 3, after Balduzzi et al.).",
-        "∂_x o = Σ_{p ∈ P(x,o)} ω_p σ_p",
+        "partial_x o = sum_(p in cal(P)(x,o)) omega_p sigma_p",
         {
             "architectures": Param(PATHSUM_ARCHS, "tiny architectures 'ARCH @ SHAPE'", string_list),
             "networks": _networks(8),

@@ -53,8 +53,10 @@ def _graph_row(arch: str, shape: str) -> dict[str, Any]:
     }
 
 
-def execute_cell(cell: Cell, *, study_seed: int, device: str, precision: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Rows of ``cell`` and its provenance."""
+def execute_cell(
+    cell: Cell, *, study_seed: int, device: str, precision: str
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Rows of ``cell``, its provenance, and per-input maps (sample cells with ``maps``; else ``{}``)."""
     seed = cell_seed(study_seed, cell)
     params = cell.params
     if cell.kind == "sample":
@@ -73,14 +75,15 @@ def execute_cell(cell: Cell, *, study_seed: int, device: str, precision: str) ->
             fgsm=params.get("fgsm"),
             device=device,
             precision=precision,
+            maps=bool(params.get("maps", False)),
         )
-        return pd.DataFrame(res.rows), res.provenance
+        return pd.DataFrame(res.rows), res.provenance, res.maps
     if cell.kind == "paths":
         from theorycheck.sampler._paths import lemma9_rows, path_products
 
         pp = path_products(params["arch"], params["input"], networks=cell.networks, seed=seed, start=cell.start)
         rows = {"network": np.arange(cell.start, cell.start + cell.networks), **lemma9_rows(pp)}
-        return pd.DataFrame(rows), {"seed": seed, "n_paths": int(pp.omega.shape[1]), "precision": "fp64"}
+        return pd.DataFrame(rows), {"seed": seed, "n_paths": int(pp.omega.shape[1]), "precision": "fp64"}, {}
     if cell.kind == "pathsum":
         from theorycheck.sampler._paths import path_sum
 
@@ -103,8 +106,8 @@ def execute_cell(cell: Cell, *, study_seed: int, device: str, precision: str) ->
                     "grad_max": float(np.abs(r.autograd).max()),
                 }
             )
-        return pd.DataFrame(out), {"seed": seed, "precision": "fp64"}
+        return pd.DataFrame(out), {"seed": seed, "precision": "fp64"}, {}
     if cell.kind == "graph":
         parse_input_shape(params["input"])
-        return pd.DataFrame([_graph_row(params["arch"], params["input"])]), {"precision": "fp64 (exact)"}
+        return pd.DataFrame([_graph_row(params["arch"], params["input"])]), {"precision": "fp64 (exact)"}, {}
     raise ValueError(f"unknown cell kind {cell.kind!r}")

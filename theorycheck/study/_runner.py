@@ -50,14 +50,10 @@ def _run_cell(cell: Cell, root: str, key: str, study_seed: int, device: str, pre
     store = ResultStore(root)
     store.discard(cell)
     t0 = time.perf_counter()
-    rows, prov = execute_cell(cell, study_seed=study_seed, device=device, precision=precision)
+    rows, prov, maps = execute_cell(cell, study_seed=study_seed, device=device, precision=precision)
     seconds = time.perf_counter() - t0
-    store.write_cell(
-        cell,
-        key,
-        rows,
-        {"seed": cell_seed(study_seed, cell), "study_seed": study_seed, "seconds": seconds, "provenance": prov},
-    )
+    meta = {"seed": cell_seed(study_seed, cell), "study_seed": study_seed, "seconds": seconds, "provenance": prov}
+    store.write_cell(cell, key, rows, meta, maps)
     return cell.id, seconds
 
 
@@ -112,12 +108,18 @@ def _evaluate(spec: StudySpec, store: ResultStore, streams: dict[str, list[Cell]
     results = {}
     for cid, params in spec.claims.items():
         claim = CATALOGUE[cid]
-        frames = {}
+        frames, maps = {}, {}
         for base in claim.cells(params):
             parts = [store.read_rows(c) for c in streams[base.stream]]
             frames[base.name] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+            if base.params.get("maps"):
+                sums: dict[str, Any] = {}
+                for c in streams[base.stream]:
+                    for k, v in store.read_maps(c).items():
+                        sums[k] = sums[k] + v if k in sums else v
+                maps[base.name] = sums
         try:
-            result = claim.evaluate(params, CellData(frames))
+            result = claim.evaluate(params, CellData(frames, maps))
         except Exception as exc:  # a bug in a check must not cost the other claims their verdicts
             result = ClaimResult(cid, "error", [], [], 0, [], [f"the evaluation failed: {type(exc).__name__}: {exc}"])
         result.evidence = sorted(
@@ -199,6 +201,7 @@ def run_study(
     finally:
         executor.close()
     elapsed = time.perf_counter() - t0
+    compute = sum(store.read_meta(c).get("seconds", 0.0) for ranges in streams.values() for c in ranges)
     verdicts = [results[cid].to_dict(CATALOGUE[cid]) for cid in spec.claims]
     compact_keys = (
         "claim",
@@ -222,7 +225,7 @@ def run_study(
             **spec.to_dict(),
             "spec_hash": spec.spec_hash(),
             "source": spec.source,
-            "provenance": {**prov, "runtime_seconds": elapsed},
+            "provenance": {**prov, "runtime_seconds": elapsed, "compute_seconds": compute},
         },
     )
     store.write_json("results.json", {v["claim"]: v for v in verdicts})

@@ -98,19 +98,37 @@ class ResultStore:
             data = rows_path.read_bytes()
         except (OSError, ValueError):
             return False
+        if "maps_sha256" in meta:
+            try:
+                maps = (self.cell_dir(cell) / "maps.parquet").read_bytes()
+            except OSError:
+                return False
+            if hashlib.sha256(maps).hexdigest() != meta["maps_sha256"]:
+                return False
         return (
             meta.get("key") == key
             and meta.get("rows_sha256") == hashlib.sha256(data).hexdigest()
             and meta.get("cell_id") == cell.id
         )
 
-    def write_cell(self, cell: Cell, key: str, rows: pd.DataFrame, meta: dict[str, Any]) -> None:
-        """Store rows then metadata (the completeness marker), each atomically."""
+    def write_cell(
+        self, cell: Cell, key: str, rows: pd.DataFrame, meta: dict[str, Any], maps: dict[str, Any] | None = None
+    ) -> None:
+        """Store rows (and per-input maps) then metadata (the completeness marker), each atomically."""
         buffer = io.BytesIO()
         rows.to_parquet(buffer, index=False)
         data = buffer.getvalue()
         directory = self.cell_dir(cell)
         (directory / "meta.json").unlink(missing_ok=True)  # a stale marker must not outlive new rows
+        if maps:
+            map_buffer = io.BytesIO()
+            pd.DataFrame({k: v.ravel() for k, v in maps.items()}).to_parquet(map_buffer, index=False)
+            atomic_write_bytes(directory / "maps.parquet", map_buffer.getvalue())
+            meta = {
+                **meta,
+                "map_shape": list(next(iter(maps.values())).shape),
+                "maps_sha256": hashlib.sha256(map_buffer.getvalue()).hexdigest(),
+            }
         atomic_write_bytes(directory / "rows.parquet", data)
         atomic_write_json(
             directory / "meta.json",
@@ -133,6 +151,14 @@ class ResultStore:
 
     def read_rows(self, cell: Cell) -> pd.DataFrame:
         return pd.read_parquet(self.rows_path(cell))
+
+    def read_maps(self, cell: Cell) -> dict[str, Any]:
+        """Per-input maps of a cell (``{}`` if it stored none)."""
+        meta = self.read_meta(cell)
+        if "map_shape" not in meta:
+            return {}
+        frame = pd.read_parquet(self.cell_dir(cell) / "maps.parquet")
+        return {k: frame[k].to_numpy().reshape(meta["map_shape"]) for k in frame.columns}
 
     def read_meta(self, cell: Cell) -> dict[str, Any]:
         return dict(json.loads((self.cell_dir(cell) / "meta.json").read_text()))
