@@ -26,6 +26,8 @@ class StatisticEstimate:
     predicted: float | None
     rel_dev: float | None
     rel_dev_ci: tuple[float, float] | None
+    predicted_kernel: float | None = None
+    rel_dev_kernel: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +36,8 @@ class StatisticEstimate:
             "predicted": self.predicted,
             "rel_dev": self.rel_dev,
             "rel_dev_ci": None if self.rel_dev_ci is None else list(self.rel_dev_ci),
+            "predicted_kernel": self.predicted_kernel,
+            "rel_dev_kernel": self.rel_dev_kernel,
         }
 
 
@@ -48,6 +52,7 @@ class EstimateReport:
     prediction: Prediction
     prediction_note: str
     sample: SampleResult
+    kernel_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +65,7 @@ class EstimateReport:
             "covered": self.prediction.covered,
             "reason": self.prediction.reason,
             "prediction_note": self.prediction_note,
+            "kernel_note": self.kernel_note,
             "provenance": self.sample.provenance,
         }
 
@@ -132,12 +138,55 @@ def estimate(
         progress=progress,
     )
     prediction, predicted, note = _predictions(arch, shape, result, target, output)
+    kernel, kernel_note = _kernel_predictions(arch, shape, target, result)
     stats: dict[str, StatisticEstimate] = {}
     for stat in STATISTICS:
         est = mean_ci(_per_network(result, stat))
         pred = predicted[stat]
         rd = relative_deviation(est, pred)
+        kd = relative_deviation(est, kernel.get(stat))
         stats[_KEYS[stat]] = StatisticEstimate(
-            _KEYS[stat], est, pred, None if rd is None else rd[0], None if rd is None else rd[1]
+            _KEYS[stat],
+            est,
+            pred,
+            None if rd is None else rd[0],
+            None if rd is None else rd[1],
+            kernel.get(stat),
+            None if kd is None else kd[0],
         )
-    return EstimateReport(arch.to_text(), shape, target, stats, prediction, note, result)
+    return EstimateReport(arch.to_text(), shape, target, stats, prediction, note, result, kernel_note)
+
+
+#: estimate computes the kernel level only when every layer has at most this many positions (fast)
+KERNEL_MAX_POSITIONS = 256
+
+
+def _kernel_predictions(
+    arch: Architecture, shape: Shape, target: str, result: SampleResult
+) -> tuple[dict[str, float], str]:
+    """Kernel-level predictions averaged over 2 random inputs, when cheap; else an explanation."""
+    from theorycheck.theory import kernel_summary
+
+    if target == "loss":
+        return {}, "kernel level: not computed for the loss target"
+    positions = [h * w for _, _, out in arch.shapes(shape) if len(out) == 3 for h, w in [out[1:]]]
+    if len(shape) == 3:
+        positions.append(shape[1] * shape[2])
+    if positions and max(positions) > KERNEL_MAX_POSITIONS:
+        return {}, (
+            f"kernel level: not computed (a layer has {max(positions)} positions > {KERNEL_MAX_POSITIONS}); "
+            "use `theorycheck predict --level kernel`"
+        )
+    summary = kernel_summary(arch, shape, inputs=2, seed=0)
+    if not summary.covered or summary.coord_var_map is None:
+        return {}, f"kernel level: {summary.reason}"
+    m = summary.coord_var_map
+    return (
+        {
+            "coord_var": float(m.mean()),
+            "sq_norm": float(m.sum()),
+            "l1": summary.grad_l1 or 0.0,
+            "linf": summary.grad_linf or 0.0,
+        },
+        "kernel level: infinite-width NNGP kernel, averaged over 2 Gaussian inputs",
+    )

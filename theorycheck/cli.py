@@ -65,9 +65,32 @@ def _print_prediction(pred: dict) -> None:
     print(f"E‖∂f‖_∞       {_fmt(pred['grad_linf'])}   (independent-Gaussian approximation, grows like √(2 ln 2d))")
 
 
-def _cmd_predict(args: argparse.Namespace) -> int:
-    from theorycheck.theory import predict
+def _print_kernel(pred: dict) -> None:
+    print(f"architecture  {pred['architecture']}")
+    print(
+        f"input         {pred['input']}  (d = {pred['d']}), level kernel (infinite width), "
+        f"averaged over {pred['inputs']} Gaussian inputs (seed {pred['seed']})"
+    )
+    if not pred["covered"]:
+        print(f"gradient      not covered: {pred['reason']}")
+        return
+    cv, d = pred["coord_var"], pred["d"]
+    print(
+        f"E[(∂f/∂x_i)²] min {_fmt(cv['min'])}, mean {_fmt(cv['mean'])}, max {_fmt(cv['max'])}"
+        f"  (d·mean = {d * cv['mean']:.6g})"
+    )
+    print(f"E‖∂f‖₂²       {_fmt(pred['grad_sq_norm'])}")
+    print(f"E‖∂f‖₁        {_fmt(pred['grad_l1'])}   (independent-Gaussian approximation)")
+    print(f"E‖∂f‖_∞       {_fmt(pred['grad_linf'])}   (independent-Gaussian approximation)")
 
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from theorycheck.theory import kernel_summary, predict
+
+    if args.level == "kernel":
+        kern = kernel_summary(args.arch, args.input, inputs=args.inputs, seed=args.seed).to_dict()
+        print(json.dumps(kern, indent=2)) if args.json else _print_kernel(kern)
+        return 0
     pred = predict(args.arch, args.input, output=args.output).to_dict()
     if args.json:
         print(json.dumps(pred, indent=2))
@@ -96,7 +119,10 @@ def _print_estimate(report: dict) -> None:
         f"networks      {report['n_networks']} on {prov['device_name']}, {prov['precision']}, seed {prov['seed']}, "
         f"{prov['method']} sampler, {prov['seconds']:.2f} s"
     )
-    header = f"{'statistic':<14}{'mean':>13}  {'95% CI (by network)':<27}{'predicted':>12}  {'rel. dev (95% CI)'}"
+    header = (
+        f"{'statistic':<14}{'mean':>13}  {'95% CI (by network)':<27}{'predicted':>12}  "
+        f"{'rel. dev (95% CI)':<31}{'kernel':>11}  {'rel. dev'}"
+    )
     print(header)
     for key in ("coord_var", "grad_sq_norm", "grad_l1", "grad_linf"):
         e = report[key]
@@ -107,11 +133,15 @@ def _print_estimate(report: dict) -> None:
             pred = f"{e['predicted']:.5g}"
             lo, hi = e["rel_dev_ci"]
             dev = f"{e['rel_dev']:+.2%} [{lo:+.2%}, {hi:+.2%}]"
-        print(f"{key:<14}{e['mean']:>13.5g}  {ci:<27}{pred:>12}  {dev}")
+        kern = "n/a" if e.get("predicted_kernel") is None else f"{e['predicted_kernel']:.5g}"
+        kdev = "n/a" if e.get("rel_dev_kernel") is None else f"{e['rel_dev_kernel']:+.2%}"
+        print(f"{key:<14}{e['mean']:>13.5g}  {ci:<27}{pred:>12}  {dev:<31}{kern:>11}  {kdev}")
     if not report["covered"]:
         print(f"prediction    not covered: {report['reason']}")
     else:
         print(f"prediction    {report['prediction_note']}")
+    if report.get("kernel_note"):
+        print(f"              {report['kernel_note']}")
 
 
 def _cmd_estimate(args: argparse.Namespace) -> int:
@@ -309,6 +339,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("arch", metavar="ARCH", help=_ARCH_HELP)
     p.add_argument("--input", required=True, metavar="SHAPE", help=_INPUT_HELP)
     p.add_argument("--output", type=int, default=0, metavar="K", help="index of the logit f_K (default 0)")
+    p.add_argument(
+        "--level",
+        choices=("H", "kernel"),
+        default="H",
+        help="H: the papers' hypotheses (exact, input-independent); kernel: the infinite-width NNGP "
+        "kernel's mixed derivative, averaged over --inputs random inputs (ReLU, conv, dense, "
+        "average pooling; up to about 3x16x16 in seconds)",
+    )
+    p.add_argument("--inputs", type=_positive_int, default=3, metavar="N", help="random inputs for --level kernel")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs for --level kernel")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     p.set_defaults(func=_cmd_predict)
 

@@ -155,6 +155,7 @@ class _Plan:
     maps: bool
     channels_last: bool = False
     fgsm: float | None = None
+    input_seed: int = 0
 
 
 def _draw_inputs(plan: _Plan, blocks: range) -> torch.Tensor:
@@ -171,7 +172,7 @@ def _draw_inputs(plan: _Plan, blocks: range) -> torch.Tensor:
             x = rows
         return x.to(plan.device, plan.dtype)
     if inputs == "fixed":
-        gen = block_generator(plan.seed, STREAM_FIXED_INPUT, 0, plan.device)
+        gen = block_generator(plan.input_seed, STREAM_FIXED_INPUT, 0, plan.device)
         x = torch.randn((1, *shape), generator=gen, device=plan.device).expand(len(blocks) * RNG_BLOCK, *shape)
         return x.to(plan.dtype)
     parts = []
@@ -356,6 +357,7 @@ def sample(
     maps: bool = False,
     q: float | None = None,
     fgsm: float | None = None,
+    input_seed: int | None = None,
     memory_format: str = "auto",
     start: int = 0,
     progress: Callable[[int], None] | None = None,
@@ -381,6 +383,8 @@ def sample(
         q: also record ``‖g‖_q``.
         fgsm: also record ``fgsm_gain = L(x + ε sign ∂ₓL) − L(x)`` for ε = ``fgsm``
             (needs the ``loss`` target and explicit weights).
+        input_seed: seed of the shared input for ``inputs="fixed"`` (default: ``seed``), so that
+            runs with different seeds can share one input.
         memory_format: layout of the grouped convolutions: ``nchw``, ``nhwc`` or
             ``auto`` (NHWC on CUDA, NCHW on the CPU, where NHWC measured slower end to end).
         progress: called with the number of networks done after each step.
@@ -435,7 +439,21 @@ def sample(
             if method == "conditional":
                 raise TheorycheckError("fgsm needs explicit weights; use method 'explicit'")
             conditional = False
-    plan = _Plan(program, dev, dtype, seed, names, loss_class, inputs, conditional, q, maps, channels_last, fgsm)
+    plan = _Plan(
+        program,
+        dev,
+        dtype,
+        seed,
+        names,
+        loss_class,
+        inputs,
+        conditional,
+        q,
+        maps,
+        channels_last,
+        fgsm,
+        seed if input_seed is None else input_seed,
+    )
     step = chunk or plan_chunk(program, dev, dtype.itemsize, explicit=not conditional, n_targets=len(names))
     if step <= 0 or (step % RNG_BLOCK and RNG_BLOCK % step):
         raise TheorycheckError(f"chunk must be a multiple or a divisor of {RNG_BLOCK}, got {step}")

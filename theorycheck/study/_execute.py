@@ -76,6 +76,8 @@ def execute_cell(
             device=device,
             precision=precision,
             maps=bool(params.get("maps", False)),
+            inputs=params.get("inputs", "gaussian"),
+            input_seed=params.get("input_seed"),
         )
         return pd.DataFrame(res.rows), res.provenance, res.maps
     if cell.kind == "paths":

@@ -3,6 +3,9 @@
 from theorycheck.theory._gaussian import expected_l1 as expected_l1
 from theorycheck.theory._gaussian import expected_linf as expected_linf
 from theorycheck.theory._gaussian import linf_asymptote as linf_asymptote
+from theorycheck.theory._kernel import KernelSummary as KernelSummary
+from theorycheck.theory._kernel import kernel_predict as kernel_predict
+from theorycheck.theory._kernel import kernel_summary as kernel_summary
 from theorycheck.theory._predict import Prediction as Prediction
 from theorycheck.theory._predict import Summary as Summary
 from theorycheck.theory._predict import in_degrees as in_degrees

@@ -1,0 +1,75 @@
+"""The infinite-width kernel level against (H) where (H) is exact in the limit, and the external reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from theorycheck.theory import kernel_predict, kernel_summary, predict
+
+SEED = 20261123
+#: neural-tangents' NNGP kernel, differentiated, on 3 random 3x12x12 inputs (issue "Beyond (H)")
+REFERENCE = {"strided": 2.0000, "pooled": 0.51234}
+#: the reference averaged 3 inputs we do not have; across inputs the value moves by ~3e-4
+REFERENCE_RTOL = 1e-3
+
+STRIDED = "conv(8,3,padding=circular) relu conv(8,3,stride=2,padding=circular) relu flatten dense(1)"
+POOLED = "conv(8,3,padding=circular) relu conv(8,3,padding=circular) relu avgpool(2) flatten dense(1)"
+
+
+@pytest.mark.parametrize(
+    ("arch", "shape"),
+    [
+        ("dense(16) relu dense(16) relu dense(3)", "24"),
+        ("dense(16,gain=1) relu dense(8) relu dense(2,gain=0.5)", "10"),
+        ("conv(4,3,padding=circular) relu conv(4,3,padding=circular) relu flatten dense(2)", "2x6x6"),
+        ("conv(4,2,stride=2,padding=circular) relu conv(4,3,padding=circular) relu flatten dense(2)", "2x8x8"),
+        (STRIDED, "3x12x12"),
+    ],
+)
+def test_kernel_level_equals_h_where_h_is_exact_in_the_limit(arch: str, shape: str) -> None:
+    rng = np.random.default_rng(SEED)
+    h = predict(arch, shape)
+    assert h.coord_var_map is not None
+    x = rng.standard_normal(h.d)
+    k = kernel_predict(arch, shape, x)
+    assert k.covered and k.coord_var_map is not None
+    np.testing.assert_allclose(k.coord_var_map.sum(), h.coord_var_map.sum(), rtol=1e-12)
+
+
+def test_dense_map_is_exact_per_input() -> None:
+    h = predict("dense(8) relu dense(3)", "5")
+    k = kernel_predict("dense(8) relu dense(3)", "5", np.arange(1.0, 6.0))
+    assert h.coord_var_map is not None and k.coord_var_map is not None
+    np.testing.assert_allclose(k.coord_var_map, h.coord_var_map, rtol=1e-12)
+
+
+def test_reference_values_of_neural_tangents() -> None:
+    strided = kernel_summary(STRIDED, "3x12x12", inputs=3, seed=SEED)
+    pooled = kernel_summary(POOLED, "3x12x12", inputs=3, seed=SEED)
+    assert strided.grad_sq_norm == pytest.approx(REFERENCE["strided"], rel=REFERENCE_RTOL)
+    assert pooled.grad_sq_norm == pytest.approx(REFERENCE["pooled"], rel=REFERENCE_RTOL)
+    # and the kernel level really departs from (H) for the pooled net: (H) predicts exactly 0.5
+    assert predict(POOLED, "3x12x12").grad_sq_norm == pytest.approx(0.5, rel=1e-12)
+    assert pooled.grad_sq_norm is not None and pooled.grad_sq_norm > 0.5 * (1 + 10 * REFERENCE_RTOL)
+
+
+def test_zero_padding_borders_at_kernel_level() -> None:
+    rng = np.random.default_rng(SEED)
+    arch = "conv(4,3) relu conv(4,3) relu flatten dense(1)"
+    k = kernel_predict(arch, "1x8x8", rng.standard_normal(64))
+    assert k.coord_var_map is not None
+    assert k.coord_var_map[0, 0, 0] < k.coord_var_map[0, 4, 4]
+
+
+@pytest.mark.parametrize(
+    ("arch", "fragment"),
+    [
+        ("conv(4,3) relu maxpool(2) flatten dense(1)", "not covered at kernel level"),
+        ("conv(4,3) tanh flatten dense(1)", "only ReLU"),
+        ("avgpool(2) conv(4,3) relu flatten dense(1)", "weighted first layer"),
+    ],
+)
+def test_outside_the_kernel_level_says_why(arch: str, fragment: str) -> None:
+    k = kernel_predict(arch, "1x8x8", np.ones(64))
+    assert not k.covered and k.reason is not None and fragment in k.reason
