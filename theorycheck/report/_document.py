@@ -185,7 +185,7 @@ def _explanations(parts: list[dict[str, Any]]) -> str:
 
 def _figures_for(claim_id: str, parts: list[dict[str, Any]], write: Any) -> list[str]:
     out = []
-    scaling = [p for p in parts if p.get("fit") and p["table"] and "mean" in p["table"][0]]
+    scaling = [p for p in parts if p.get("fit") and p["table"] and "level" in p["table"][0] and "mean" in p["table"][0]]
     ratios = [p for p in parts if p.get("fit") and p["table"] and "ratio" in p["table"][0] and "level" in p["table"][0]]
     means = [p for p in parts if not p.get("fit") and p.get("convergence") and p["decision"].get("deviation_ci")]
     if scaling:
@@ -207,6 +207,14 @@ def _figures_for(claim_id: str, parts: list[dict[str, Any]], write: Any) -> list
             (
                 write(f"{claim_id}-deviations", fig.deviation_figure(means)),
                 "Deviation of each estimate from its prediction, with the equivalence margin and the band.",
+            )
+        )
+    width = [p for p in parts if p["table"] and "width" in p["table"][0] and len(p.get("convergence") or []) >= 2]
+    if width:
+        out.append(
+            (
+                write(f"{claim_id}-width", fig.convergence_figure(width, xlabel="width (channels)")),
+                "Measurement against the width, with the kernel (infinite-width) prediction as the dashed line.",
             )
         )
     conv = [p for p in (scaling + means) if len(p.get("convergence") or []) >= 2][:4]

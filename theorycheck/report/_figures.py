@@ -160,8 +160,8 @@ def deviation_figure(parts: list[dict[str, Any]]) -> bytes:
     return _svg(fig)
 
 
-def convergence_figure(parts: list[dict[str, Any]]) -> bytes:
-    """Estimates as the number of networks grows."""
+def convergence_figure(parts: list[dict[str, Any]], xlabel: str = "networks (per level)") -> bytes:
+    """Estimates as the number of networks (or the width) grows, with the prediction."""
     fig, axes = _grid(len(parts))
     for ax, part in zip(axes, parts, strict=True):
         conv = part["convergence"]
@@ -173,7 +173,7 @@ def convergence_figure(parts: list[dict[str, Any]]) -> bytes:
         if pred is not None:
             ax.axhline(pred, color=_PREDICTED, ls="--", lw=1, label="predicted")
         ax.set_xscale("log")
-        ax.set_xlabel("networks (per level)")
+        ax.set_xlabel(xlabel)
         ax.set_title(_short(part["name"]), fontsize=8)
         ax.legend(fontsize=6)
     fig.tight_layout()

@@ -109,6 +109,25 @@ def execute_cell(
                 }
             )
         return pd.DataFrame(out), {"seed": seed, "precision": "fp64"}, {}
+    if cell.kind == "property":
+        import json as _json
+
+        from theorycheck.properties import PROPERTIES, search
+
+        pc = PROPERTIES[params["claim"]]
+        prop = (pc.parts if params["role"] == "main" else pc.controls)[params["index"]]
+        results = search(prop, budget=int(params["budget"]), seed=seed % 2**32)
+        table = [
+            {
+                "method": r.method,
+                "evaluations": r.evaluations,
+                "max_violation": r.max_violation,
+                "found": r.found,
+                "counterexample": _json.dumps(r.counterexample),
+            }
+            for r in results
+        ]
+        return pd.DataFrame(table), {"seed": seed, "precision": "fp64"}, {}
     if cell.kind == "graph":
         parse_input_shape(params["input"])
         return pd.DataFrame([_graph_row(params["arch"], params["input"])]), {"precision": "fp64 (exact)"}, {}

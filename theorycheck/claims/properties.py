@@ -1,0 +1,171 @@
+"""Identity and inequality claims of both papers, checked by adversarial property search.
+
+Each part is a property (:mod:`theorycheck.properties`) searched three ways with
+the same budget: typical random inputs, hypothesis steered by ``target()``, and
+gradient ascent on the violation (float64). A part is verified when no search
+finds a violation beyond the tolerance, refuted with the shrunk counterexample
+otherwise. The negative controls are mutants of each property that must be
+refuted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from theorycheck.claims._base import PK, SG, Cell, CellData, Claim, Param, Part, positive_int
+from theorycheck.claims._common import fixed_verdict_part
+from theorycheck.properties import PROPERTIES, TOLERANCE
+
+__all__ = ["CLAIMS"]
+
+_KIND = {
+    "pk.lemmaB1": "inequality",
+    "pk.lemmaB2": "inequality",
+    "pk.lemmaB3": "inequality",
+    "pk.conv_bound": "attack",
+    "pk.lemmaB4": "inequality",
+    "pk.lemmaB5": "inequality",
+    "pk.lemmaB6": "identity",
+    "pk.pool_bounds": "inequality",
+    "pk.eq8": "identity",
+    "sg.eq9": "identity",
+    "sg.eq16": "identity",
+    "sg.eq5": "identity",
+}
+
+
+def _cells(claim_id: str) -> Any:
+    def make(p: dict[str, Any]) -> list[Cell]:
+        pc = PROPERTIES[claim_id]
+        return [
+            Cell(
+                claim_id,
+                f"{role}/{i}",
+                "property",
+                {"claim": claim_id, "role": role, "index": i, "budget": p["max_examples"]},
+            )
+            for role, props in (("main", pc.parts), ("control", pc.controls))
+            for i in range(len(props))
+        ]
+
+    return make
+
+
+def _parts(claim_id: str) -> Any:
+    def evaluate(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
+        pc = PROPERTIES[claim_id]
+        props = pc.parts if role == "main" else pc.controls
+        parts = []
+        for i, prop in enumerate(props):
+            df = data[f"{role}/{i}"]
+            table = [
+                {
+                    "method": r.method,
+                    "evaluations": int(r.evaluations),
+                    "max violation": float(r.max_violation),
+                    "counterexample": bool(r.found),
+                }
+                for r in df.itertuples()
+            ]
+            found = [r for r in df.itertuples() if r.found]
+            searched = ", ".join(f"{r.method} {r.max_violation:+.3g}" for r in df.itertuples())
+            if found:
+                best = max(found, key=lambda r: r.max_violation)
+                shrunk = next((r for r in found if r.method.startswith("hypothesis")), best)
+                ce = json.loads(shrunk.counterexample)
+                text = (
+                    f"counterexample found by {', '.join(r.method for r in found)}; largest relative violation "
+                    f"{best.max_violation:.4g} (tolerance {TOLERANCE:g}); counterexample "
+                    f"({'shrunk by hypothesis' if shrunk is not best else 'from ' + best.method}, relative "
+                    f"violation {ce['violation']:.4g}): structure {ce['structure']}, inputs "
+                    f"{json.dumps(ce['inputs'])[:500]}"
+                )
+                verdict = "refuted"
+            else:
+                text = (
+                    f"no violation beyond {TOLERANCE:g} in {int(df['evaluations'].sum())} evaluations "
+                    f"(largest relative violation per search: {searched})"
+                )
+                verdict = "verified"
+            parts.append(fixed_verdict_part(prop.id, prop.description, verdict, text, table))
+        return parts
+
+    return evaluate
+
+
+def _claim(claim_id: str, statement: str, formula: str) -> Claim:
+    source = PK if claim_id.startswith("pk.") else SG
+    return Claim(
+        claim_id,
+        source,
+        _KIND[claim_id],
+        statement,
+        formula,
+        True,
+        {"max_examples": Param(300, "evaluations per search (random, hypothesis, gradient)", positive_int)},
+        _cells(claim_id),
+        _parts(claim_id),
+    )
+
+
+CLAIMS: list[Claim] = [
+    _claim(
+        "pk.lemmaB1",
+        "(1) ReLU(a+b) ≤ ReLU(a)+ReLU(b); (2) W ⋆_s (X+R) = W ⋆_s X + W ⋆_s R for strided "
+        "convolution; (3) ‖ReLU(X)‖_F ≤ ‖X‖_F (Lemma B.1).",
+        '"ReLU"(a+b) <= "ReLU"(a) + "ReLU"(b), quad W star_s (X+R) = W star_s X + W star_s R, quad norm("ReLU"(X))_F <= norm(X)_F',
+    ),
+    _claim(
+        "pk.lemmaB2",
+        "a_i, b_i ≥ 0 ⇒ Σ a_i b_i ≤ (Σ a_i)(Σ b_i) (Lemma B.2).",
+        "a_i, b_i >= 0 => sum_i a_i b_i <= (sum_i a_i)(sum_i b_i)",
+    ),
+    _claim("pk.lemmaB3", "‖W ⋆ R‖_F ≤ ‖W‖_F ‖R‖_F (Lemma B.3).", "norm(W star R)_F <= norm(W)_F norm(R)_F"),
+    _claim(
+        "pk.conv_bound",
+        "A conv layer's input perturbation R needs ‖R‖_F ≥ κ/‖W‖_F to move its output by κ "
+        "(appendix A.3, which rests on Lemma B.3).",
+        "norm(R)_F >= kappa \\/ norm(W)_F",
+    ),
+    _claim(
+        "pk.lemmaB4",
+        "Max-pooling is subadditive: z(X+R) ≤ z(X) + z(R) (Lemma B.4, Assumption 4.3).",
+        "z(X+R) <= z(X) + z(R)",
+    ),
+    _claim("pk.lemmaB5", "L_p pooling is subadditive (Lemma B.5).", "norm(v(X+R))_p <= norm(v(X))_p + norm(v(R))_p"),
+    _claim(
+        "pk.lemmaB6",
+        "Average pooling is additive: Assumption 4.3 holds with equality (Lemma B.6).",
+        "z(X+R) = z(X) + z(R)",
+    ),
+    _claim(
+        "pk.pool_bounds",
+        "Pooling layers need ‖R‖_F ≥ κ/t (max, average) or κ/(t q^{2/p}) (L_p), with t "
+        "defined as √(number of pooled outputs), which makes ‖Z‖_F ≥ κ ⇒ some |z| ≥ κ/t true (the paper's main "
+        "text, absent from the appendix, defines t).",
+        "norm(R)_F >= kappa \\/ t, quad norm(R)_F >= kappa \\/ (t q^(2\\/p))",
+    ),
+    _claim(
+        "pk.eq8",
+        "sigm(x) = ½ tanh(x/2) + ½ and |tanh′|, |tanh″| ≤ 1 (eq. 8).",
+        '"sigm"(x) = 1/2 tanh(x\\/2) + 1/2, quad abs(tanh prime) <= 1, quad abs(tanh prime prime) <= 1',
+    ),
+    _claim(
+        "sg.eq9",
+        "Cross-entropy: ∂ₓL = (1−q_c)∂ₓf_c − Σ_{k≠c} q_k ∂ₓf_k = Σ_k q_k(∂ₓf_c − ∂ₓf_k) (eq. 9 and "
+        "eq. 10; both are −∂ₓL for L = −log q_c, the sign the paper's proof uses).",
+        "(1-q_c) partial_x f_c - sum_(k != c) q_k partial_x f_k = sum_k q_k (partial_x f_c - partial_x f_k)",
+    ),
+    _claim(
+        "sg.eq16",
+        "For p = q = 2: ‖∂ₓL‖₂² = Σ_{k,h} q_k q_h (∂ₓf_c − ∂ₓf_k)·(∂ₓf_c − ∂ₓf_h) (eq. 16).",
+        "norm(partial_x cal(L))_2^2 = sum_(k,h) q_k q_h (partial_x f_c - partial_x f_k) dot (partial_x f_c - partial_x f_h)",
+    ),
+    _claim(
+        "sg.eq5",
+        "ε_p = ε_∞ d^{1/p}; eq. 17: ε_p = ε‖x‖₂ d^{1/p−1/2} keeps the SNR ‖x‖₂/‖δ‖₂ fixed across p "
+        "and d (eq. 5, eq. 17).",
+        "epsilon_p = epsilon_oo d^(1\\/p), quad epsilon_p = epsilon norm(x)_2 d^(1\\/p - 1\\/2)",
+    ),
+]
