@@ -92,3 +92,22 @@ def test_not_implemented_claims_say_why() -> None:
     assert not claim.implemented
     with pytest.raises(TheorycheckError, match="not implemented yet"):
         claim.cells({})
+
+
+def test_epsilon_scaling_claims_detect_the_rounding_floor() -> None:
+    """The fit window stops where float64 rounding of ΔL dominates, and the slopes come out as 1 and 2."""
+    import numpy as np
+
+    from theorycheck.claims.attacks import scan_rows
+
+    rows = scan_rows(
+        "dense(16) relu dense(16) relu dense(5)", "8", networks=40, seed=3, start=0, eps_max=1e-3, mutant=False
+    )
+    assert np.nanmedian(rows["lemma1_slope_inf"]) == pytest.approx(1.0, abs=0.01)
+    assert np.nanmedian(rows["prop2_slope_2"]) == pytest.approx(2.0, abs=0.01)
+    # the floor is detected well above 1e-10, the bottom of the scan: rounding would otherwise flatten the fit
+    assert np.nanmedian(rows["floor_eps_inf"]) > 1e-10
+    mutant = scan_rows(
+        "dense(16) relu dense(16) relu dense(5)", "8", networks=40, seed=3, start=0, eps_max=1e-3, mutant=True
+    )
+    assert abs(np.nanmedian(mutant["lemma1_slope_inf"])) < 0.1  # a random direction: no first-order agreement

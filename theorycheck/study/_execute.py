@@ -109,6 +109,20 @@ def execute_cell(
                 }
             )
         return pd.DataFrame(out), {"seed": seed, "precision": "fp64"}, {}
+    if cell.kind == "epsilon":
+        from theorycheck.claims.attacks import scan_rows
+
+        rows = scan_rows(
+            params["arch"],
+            params["input"],
+            networks=cell.networks,
+            seed=seed,
+            start=cell.start,
+            eps_max=float(params["eps_max"]),
+            mutant=bool(params["mutant"]),
+        )
+        frame = pd.DataFrame({"network": np.arange(cell.start, cell.start + cell.networks), **rows})
+        return frame, {"seed": seed, "precision": "fp64"}, {}
     if cell.kind == "property":
         import json as _json
 
