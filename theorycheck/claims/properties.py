@@ -32,6 +32,9 @@ _KIND = {
     "sg.eq9": "identity",
     "sg.eq16": "identity",
     "sg.eq5": "identity",
+    "pk.lemmaA1": "identity",
+    "pk.thmA3": "inequality",
+    "pk.thmA4": "identity",
 }
 
 
@@ -161,6 +164,24 @@ CLAIMS: list[Claim] = [
         "sg.eq16",
         "For p = q = 2: ‖∂ₓL‖₂² = Σ_{k,h} q_k q_h (∂ₓf_c − ∂ₓf_k)·(∂ₓf_c − ∂ₓf_h) (eq. 16).",
         "norm(partial_x cal(L))_2^2 = sum_(k,h) q_k q_h (partial_x f_c - partial_x f_k) dot (partial_x f_c - partial_x f_h)",
+    ),
+    _claim(
+        "pk.lemmaA1",
+        "Linear classifier with f(x) = c and f(x+q) = c′ ≠ c: some α ∈ (0, 1), given by eq. 7, makes the scores of c "
+        "and c′ equal at x + αq (Lemma A.1).",
+        "alpha = ((w_(c prime) - w_c) dot x + b_(c prime) - b_c) \\/ ((w_c - w_(c prime)) dot q) in (0, 1)",
+    ),
+    _claim(
+        "pk.thmA3",
+        "Linear classifier: Δadv(x; f) ≥ min_{c′≠c} |(w_c′−w_c)·x + b_c′−b_c| / ‖w_c′−w_c‖, checked against the exact "
+        "minimal perturbation (a convex QP per target class, solved exactly) (Theorem A.3).",
+        'Delta_"adv"(x; f) >= min_(c prime != c) abs((w_(c prime) - w_c) dot x + b_(c prime) - b_c) \\/ norm(w_(c prime) - w_c)',
+    ),
+    _claim(
+        "pk.thmA4",
+        "The bound of A.3 is tight; for f(x) = argmax_i x_i the theorem states Δadv(x; f) = min_{c′≠c} |x_c′ − x_c| "
+        "(Theorem A.4). Both the tightness and the stated value are checked.",
+        'Delta_"adv"(x; f) = min_(c prime != c) abs(x_(c prime) - x_c)',
     ),
     _claim(
         "sg.eq5",

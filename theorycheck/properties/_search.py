@@ -140,7 +140,12 @@ def gradient_search(prop: Property, budget: int, rng: np.random.Generator, steps
         for _ in range(steps):
             opt.zero_grad()
             v = prop.violation(struct, raw)
-            if not torch.isfinite(v):
+            if not torch.isfinite(v) or not v.requires_grad:  # non-differentiable checks: one evaluation per start
+                val = float(v.detach())
+                if val > best:
+                    best = val
+                    if val > prop.tolerance:
+                        best_ce = _as_json(struct, {k: t.detach().clone() for k, t in raw.items()}, val)
                 break
             (-v).backward()
             opt.step()
