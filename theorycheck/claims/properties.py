@@ -35,6 +35,7 @@ _KIND = {
     "pk.lemmaA1": "identity",
     "pk.thmA3": "inequality",
     "pk.thmA4": "identity",
+    "pk.thmA5": "inequality",
 }
 
 
@@ -182,6 +183,13 @@ CLAIMS: list[Claim] = [
         "The bound of A.3 is tight; for f(x) = argmax_i x_i the theorem states Δadv(x; f) = min_{c′≠c} |x_c′ − x_c| "
         "(Theorem A.4). Both the tightness and the stated value are checked.",
         'Delta_"adv"(x; f) = min_(c prime != c) abs(x_(c prime) - x_c)',
+    ),
+    _claim(
+        "pk.thmA5",
+        "MLP with activations satisfying |g′| ≤ A, |g″| ≤ B: Algorithm A.1's M (and N) bound every second (and "
+        "first) partial derivative of every output (Theorem A.5), checked against torch Hessians and Jacobians for "
+        "tanh, sigmoid and softplus MLPs of depth 1-3.",
+        "abs(partial^2 h_L^((i)) \\/ partial x_k partial x_l) <= M, quad abs(partial h_L^((i)) \\/ partial x_k) <= N",
     ),
     _claim(
         "sg.eq5",

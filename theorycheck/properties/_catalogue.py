@@ -502,3 +502,67 @@ PROPERTIES.update(
         ),
     }
 )
+
+
+# -- Theorem A.5 and Algorithm A.1: bounds on the derivatives of smooth MLPs ---------------------
+#: (A, B) with |g′| ≤ A and |g″| ≤ B: tanh as in eq. 8 (both ≤ 1); sigmoid and softplus at their maxima
+#: (sigmoid: 1/4 and 1/(6√3); softplus: 1 and 1/4)
+ACTIVATION_BOUNDS = {"tanh": (1.0, 1.0), "sigmoid": (0.25, 1.0 / (6 * math.sqrt(3))), "softplus": (1.0, 0.25)}
+_ACT: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "softplus": F.softplus,
+}
+
+
+def algorithm_a1(weights: list[torch.Tensor], a: float, b: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Algorithm A.1: M (second derivatives) and N (first derivatives) of h_L, layer by layer:
+    s = max_j Σ_k |v_ijk|, M_i = B N_{i-1}² s² + A M_{i-1} s, N_i = A N_{i-1} s (M_0 = 0, N_0 = 1)."""
+    m = torch.zeros((), dtype=torch.float64)
+    n = torch.ones((), dtype=torch.float64)
+    for v in weights:
+        s = v.abs().sum(dim=1).max()
+        m, n = b * n**2 * s**2 + a * m * s, a * n * s
+    return m, n
+
+
+def _thm_a5(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
+    act = _ACT[struct["act"]]
+    a, b = ACTIVATION_BOUNDS[struct["act"]]
+    weights = [raw[f"v{i}"] for i in range(struct["depth"])]
+    biases = [raw[f"b{i}"] for i in range(struct["depth"])]
+
+    def net(x: torch.Tensor) -> torch.Tensor:
+        for v, c in zip(weights, biases, strict=True):
+            x = act(v @ x + c)
+        return x
+
+    with torch.enable_grad():
+        x = raw["x"].detach().clone().requires_grad_(True) if not raw["x"].requires_grad else raw["x"]
+        jac = torch.autograd.functional.jacobian(net, x, create_graph=True)
+        outputs = jac.shape[0]
+        hess = torch.stack(
+            [torch.autograd.functional.hessian(lambda z, i=i: net(z)[i], x, create_graph=True) for i in range(outputs)]
+        )
+    m, n = algorithm_a1(weights, a, 0.0 if struct.get("mutant") else b)
+    ratio = torch.maximum(hess.abs().max() / (m + TINY), jac.abs().max() / (n + TINY))
+    return torch.clamp(ratio, max=1e6) - 1.0  # a zero bound on a non-zero derivative reports as 10⁶
+
+
+def _a5_shapes(struct: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    widths = [3, *([4] * (struct["depth"] - 1)), 2]
+    shapes: dict[str, tuple[int, ...]] = {"x": (3,)}
+    for i in range(struct["depth"]):
+        shapes[f"v{i}"] = (widths[i + 1], widths[i])
+        shapes[f"b{i}"] = (widths[i + 1],)
+    return shapes
+
+
+_A5 = _p(
+    "Algorithm A.1's M and N bound every second and first partial derivative",
+    "Theorem A.5, MLPs",
+    [{"act": act, "depth": d} for act in ("tanh", "sigmoid", "softplus") for d in (1, 2, 3)],
+    _a5_shapes,
+    _thm_a5,
+)
+PROPERTIES["pk.thmA5"] = PropertyClaim([_A5], [_mutated(_A5, "M computed with B = 0 (mutant)", "", mutant=True)])
