@@ -31,6 +31,12 @@ def _study(seed: int) -> dict:
     claims["sg.lemma9"] = {"networks": 4 * NETWORKS}
     claims["sg.lemma10"] = {"networks": 4 * NETWORKS}
     claims["sg.pathsum"] = {"networks": 2}
+    claims["tc.kernel_width"] = {"networks": NETWORKS, "widths": [4, 8, 16, 32]}
+    claims["sg.lemma1"] = {"networks": 50}
+    claims["sg.prop2"] = {"networks": 50}
+    for cid, claim in CATALOGUE.items():  # the identity/inequality searches
+        if claim.implemented and "max_examples" in claim.params:
+            claims[cid] = {"max_examples": 200}
     return {
         "study": {"name": f"claims-{seed}", "seed": seed, "claims": "all", "max_networks": MAX_NETWORKS},
         "claims": claims,

@@ -159,7 +159,7 @@ _ARCHS = Param(
 )
 _PARAMS = {
     "architectures": _ARCHS,
-    "networks": Param(200, "networks per architecture", positive_int),
+    "networks": Param(100, "networks per architecture", positive_int),
     # at 1e-2 about 10% of networks cross a ReLU kink within the window (per-network slopes up to
     # 1.45, mean 1.02-1.05); both statements are about ε → 0
     "eps_max": Param(1e-3, "largest ε in the fit (the first-order regime)"),
