@@ -281,10 +281,10 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'id':<15}{'kind':<12}{'implemented':<13}statement")
+    print(f"{'id':<17}{'kind':<12}{'implemented':<13}statement")
     for r in rows:
         statement = r["statement"] if len(r["statement"]) <= 90 else r["statement"][:87] + "..."
-        print(f"{r['id']:<15}{r['kind']:<12}{'yes' if r['implemented'] else 'no':<13}{statement}")
+        print(f"{r['id']:<17}{r['kind']:<12}{'yes' if r['implemented'] else 'no':<13}{statement}")
     print(f"{sum(r['implemented'] for r in rows)} of {len(rows)} claims implemented")
     return 0
 
