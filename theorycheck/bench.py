@@ -26,7 +26,7 @@ from torch.func import functional_call, grad, stack_module_state, vmap
 from theorycheck.graph import Architecture, Conv, Dense
 from theorycheck.sampler import compile_program, resolve_device, sample
 from theorycheck.sampler._precision import compute_dtype, precision_mode
-from theorycheck.sampler._program import Op, Program
+from theorycheck.sampler._program import Program, all_ops
 
 __all__ = ["CONFIGS", "BenchResult", "run_bench"]
 
@@ -112,19 +112,10 @@ def matmul_peak_tflops(device: torch.device, dtype: torch.dtype) -> float:
     return 2 * n**3 / seconds / 1e12
 
 
-def _all_ops(ops: list[Op]) -> list[Op]:
-    out: list[Op] = []
-    for op in ops:
-        out.append(op)
-        for b in op.branches:
-            out.extend(_all_ops(b))
-    return out
-
-
 def flops_per_network(program: Program) -> float:
     """Forward multiply-adds ×2, doubled for the input-gradient backward pass."""
     total = 0.0
-    for op in _all_ops(program.ops):
+    for op in all_ops(program.ops):
         if isinstance(op.node, Dense):
             total += 2 * op.in_shape[0] * op.node.out
         elif isinstance(op.node, Conv):

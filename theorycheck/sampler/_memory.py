@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from theorycheck.sampler._program import Op, Program
+from theorycheck.sampler._program import Program, all_ops
 from theorycheck.sampler._rng import RNG_BLOCK
 
 __all__ = ["MAX_ELEMENTS", "available_bytes", "is_out_of_memory", "plan_chunk"]
@@ -30,18 +30,9 @@ def available_bytes(device: torch.device) -> int:
         return CPU_BUDGET
 
 
-def _all_ops(ops: list[Op]) -> list[Op]:
-    out: list[Op] = []
-    for op in ops:
-        out.append(op)
-        for b in op.branches:
-            out.extend(_all_ops(b))
-    return out
-
-
 def per_network_footprint(program: Program, *, explicit: bool, n_targets: int) -> tuple[int, int]:
     """(elements held per network, largest single tensor per network, in elements)."""
-    ops = _all_ops(program.ops)
+    ops = all_ops(program.ops)
     acts = [math.prod(op.out_shape) for op in ops] + [program.d]
     largest = max(acts)
     total = 3 * sum(acts) + program.d * (n_targets + 1)

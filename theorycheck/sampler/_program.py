@@ -34,7 +34,7 @@ from theorycheck.graph import (
     node_output_shape,
 )
 
-__all__ = ["ACTIVATION_FNS", "Op", "Program", "compile_program", "draw_weight"]
+__all__ = ["ACTIVATION_FNS", "Op", "Program", "all_ops", "compile_program", "draw_weight"]
 
 ACTIVATION_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
@@ -83,6 +83,16 @@ def draw_weight(init: Init, fan_in: int, shape: tuple[int, ...], gen: torch.Gene
     return signs * std
 
 
+def all_ops(ops: list[Op]) -> list[Op]:
+    """Every op of a program in pre-order, branches included."""
+    out: list[Op] = []
+    for op in ops:
+        out.append(op)
+        for branch in op.branches:
+            out.extend(all_ops(branch))
+    return out
+
+
 def _compile(layers: Sequence, shape: Shape, counter: list[int]) -> tuple[list[Op], Shape]:
     ops: list[Op] = []
     for node in layers:
@@ -107,17 +117,7 @@ class Program:
     @property
     def weighted(self) -> list[Op]:
         """Weighted ops in pre-order: the order in which weights are drawn."""
-        out: list[Op] = []
-
-        def visit(ops: list[Op]) -> None:
-            for op in ops:
-                if op.node.weighted:
-                    out.append(op)
-                for b in op.branches:
-                    visit(b)
-
-        visit(self.ops)
-        return out
+        return [op for op in all_ops(self.ops) if op.node.weighted]
 
     @property
     def d(self) -> int:
