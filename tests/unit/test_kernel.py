@@ -66,10 +66,17 @@ def test_zero_padding_borders_at_kernel_level() -> None:
     ("arch", "fragment"),
     [
         ("conv(4,3) relu maxpool(2) flatten dense(1)", "not covered at kernel level"),
-        ("conv(4,3) tanh flatten dense(1)", "only ReLU"),
+        ("conv(4,3) relu relu flatten dense(1)", "non-negative input"),
         ("avgpool(2) conv(4,3) relu flatten dense(1)", "weighted first layer"),
     ],
 )
 def test_outside_the_kernel_level_says_why(arch: str, fragment: str) -> None:
     k = kernel_predict(arch, "1x8x8", np.ones(64))
     assert not k.covered and k.reason is not None and fragment in k.reason
+
+
+@pytest.mark.parametrize("fn", ["tanh", "sigmoid", "softplus"])
+def test_smooth_activations_by_quadrature_are_covered(fn: str) -> None:
+    rng = np.random.default_rng(SEED)
+    k = kernel_predict(f"conv(4,3,padding=circular) {fn} avgpool(2) flatten dense(1)", "1x6x6", rng.standard_normal(36))
+    assert k.covered and k.coord_var_map is not None and (k.coord_var_map > 0).all()

@@ -168,6 +168,67 @@ def _relu(s: _State) -> _State:
     return _State(k_post, a_post, m_post, s.h, s.w)
 
 
+#: Gauss-Hermite nodes per dimension for the smooth activations (exact for polynomials of degree < 2·40)
+QUADRATURE_NODES = 40
+
+
+def _derivatives(fn: str, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """φ, φ′, φ″, φ‴ of a smooth activation."""
+    if fn == "tanh":
+        t = torch.tanh(x)
+        d1 = 1 - t**2
+        return t, d1, -2 * t * d1, -2 * d1 * (1 - 3 * t**2)
+    sig = torch.sigmoid(x)
+    s1 = sig * (1 - sig)
+    s2 = s1 * (1 - 2 * sig)
+    s3 = s1 * (1 - 6 * sig + 6 * sig**2)
+    if fn == "sigmoid":
+        return sig, s1, s2, s3
+    return torch.nn.functional.softplus(x), sig, s1, s2  # softplus
+
+
+def _smooth(s: _State, fn: str) -> _State:
+    """A smooth activation by 2-D Gauss-Hermite quadrature; derivatives by Price's theorem.
+
+    For ``(u, v)`` centred Gaussian with covariance ``[[a, c], [c, b]]`` and ``F = E[φ(u)φ(v)]``:
+    ``F_c = E[φ′φ′]``, ``F_a = ½E[φ″(u)φ(v)]``, ``F_cc = E[φ″φ″]``, ``F_ac = ½E[φ‴(u)φ′(v)]``,
+    ``F_ab = ¼E[φ″φ″]``. All are regular at ``ρ = 1`` for smooth φ, so no limit is needed.
+    """
+    nodes, weights = np.polynomial.hermite_e.hermegauss(QUADRATURE_NODES)
+    z = torch.as_tensor(nodes)
+    w = torch.as_tensor(weights / math.sqrt(2 * math.pi))
+    w2 = (w[:, None] * w[None, :]).reshape(-1)
+    z1 = z[:, None].expand(-1, len(z)).reshape(-1)
+    z2 = z[None, :].expand(len(z), -1).reshape(-1)
+    diag = torch.diagonal(s.k)
+    a, b, c = diag[:, None, None], diag[None, :, None], s.k[:, :, None]
+    sa = torch.sqrt(a.clamp_min(0.0))
+    u = sa * z1
+    slope = c / sa.clamp_min(1e-300)
+    v = slope * z1 + torch.sqrt((b - slope**2).clamp_min(0.0)) * z2
+    pu, pu1, pu2, pu3 = _derivatives(fn, u)
+    pv, pv1, pv2, pv3 = _derivatives(fn, v)
+
+    def expect(x: torch.Tensor) -> torch.Tensor:
+        return (x * w2).sum(dim=-1)
+
+    k_post = expect(pu * pv)
+    f_c = expect(pu1 * pv1)
+    f_a = 0.5 * expect(pu2 * pv)
+    f_cc = expect(pu2 * pv2)
+    f_ac = 0.5 * expect(pu3 * pv1)
+    f_bc = 0.5 * expect(pu1 * pv3)
+    f_ab = 0.25 * expect(pu2 * pv2)
+    da = 2 * torch.diagonal(s.a, dim1=1, dim2=2)
+    a_dot, b_prime = da[:, :, None], da[:, None, :]
+    c_dot, c_prime = s.a, s.a.transpose(1, 2)
+    a_post = f_a * a_dot + f_c * c_dot
+    m_post = (
+        f_ab * a_dot * b_prime + f_bc * c_dot * b_prime + f_ac * a_dot * c_prime + f_cc * c_dot * c_prime + f_c * s.m
+    )
+    return _State(k_post, a_post, m_post, s.h, s.w)
+
+
 def _conv(node: Conv, s: _State, scale: float) -> _State:
     """``K′(p,q) = σ² C_in Σ_a K(m_a(p), m_a(q))`` with ``σ² C_in = gain/k²``; same for A and M."""
     ho = (s.h + sum(node.pad) - node.extent) // node.stride + 1
@@ -217,8 +278,6 @@ def kernel_predict(
     nodes = [f.node for f in frames]
     for fr in frames:
         node = fr.node
-        if isinstance(node, Activation) and node.fn != "relu":
-            return KernelPrediction(None, None, False, f"{node.fn}: only ReLU is implemented at kernel level so far")
         if not isinstance(node, (Dense, Conv, Activation, AvgPool, Flatten, GlobalAvgPool)):
             return KernelPrediction(
                 None,
@@ -229,7 +288,11 @@ def kernel_predict(
             )
         if isinstance(node, Activation) and fr.in_nonneg:
             return KernelPrediction(
-                None, None, False, "a ReLU on a non-negative input is not supported at kernel level"
+                None,
+                None,
+                False,
+                "an activation on a non-negative input is not supported at kernel level "
+                "(its input is not a centred Gaussian)",
             )
     if not isinstance(nodes[0], (Dense, Conv)):
         return KernelPrediction(None, None, False, "the kernel level needs a weighted first layer")
@@ -252,7 +315,7 @@ def kernel_predict(
         for fr in frames[1:]:
             node = fr.node
             if isinstance(node, Activation):
-                state = _relu(state)
+                state = _relu(state) if node.fn == "relu" else _smooth(state, node.fn)
             elif isinstance(node, Conv):
                 state = _conv(node, state, node.init.variance(fr.in_shape[0] * node.kernel**2) * fr.in_shape[0])
             elif isinstance(node, AvgPool):
