@@ -150,7 +150,9 @@ def test_precision_is_recorded_and_fp64_agrees_with_fp32() -> None:
     r32 = sample(arch, shape, networks=32, seed=SEED, method=method)
     r64 = sample(arch, shape, networks=32, seed=SEED, method=method, precision="fp64")
     assert r32.provenance["precision"] == "fp32" and r64.provenance["precision"] == "fp64"
-    np.testing.assert_allclose(r32.rows["logit.sq_norm"], r64.rows["logit.sq_norm"], rtol=1e-4)
+    # fp32 round-off bound: ε₃₂ ≈ 1.2e-7 per operation, accumulated over ~400 terms per output in 3 layers
+    # (≈ 1.4e-4 in the worst case); typical errors are ~1e-6
+    np.testing.assert_allclose(r32.rows["logit.sq_norm"], r64.rows["logit.sq_norm"], rtol=1.5e-4)
     assert not np.array_equal(r32.rows["logit.sq_norm"], r64.rows["logit.sq_norm"])
 
 
@@ -192,9 +194,8 @@ def test_provenance_fields() -> None:
         ({"q": 0.5}, "q must be"),
     ],
 )
-def test_bad_arguments_get_one_clear_error(kwargs: dict, fragment: str) -> None:
-    if kwargs.get("device") == "cuda" and torch.cuda.is_available():
-        pytest.skip("CUDA is available here")
+def test_bad_arguments_get_one_clear_error(kwargs: dict, fragment: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the no-CUDA path, on any machine
     arch = kwargs.pop("arch", "dense(4) relu dense(2)")
     shape = kwargs.pop("shape", "3")
     args = {"networks": 8, "seed": SEED, **kwargs}
