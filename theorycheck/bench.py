@@ -6,8 +6,8 @@ for weight sampling + forward + input gradient of one logit:
 * ``loop``: a per-network ``nn.Module`` loop (build, initialise, forward, backward);
 * ``vmap``: ``torch.func.vmap`` of ``functional_call`` over parameters stacked
   with ``stack_module_state`` (drawn directly in stacked form);
-* ``bmm`` (dense only): the batched program drawing every weight explicitly
-  (theorycheck's own explicit sampler), the reference of the conditional sampler.
+* ``bmm`` (dense only): every weight matrix drawn explicitly and the networks
+  batched with ``torch.bmm``, in memory-sized chunks.
 """
 
 from __future__ import annotations
@@ -123,14 +123,17 @@ def flops_per_network(program: Program) -> float:
     return 2 * total
 
 
-def _module(arch: Architecture, shape: tuple[int, ...]) -> nn.Module:
-    """The nn.Module a user would write for ``arch`` (dense/conv/relu/pool stacks)."""
+def _module(
+    arch: Architecture, shape: tuple[int, ...], device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> nn.Module:
+    """The nn.Module a user would write for ``arch`` (dense/conv/relu/pool stacks), built on ``device``."""
     layers: list[nn.Module] = []
     program = compile_program(arch, shape)
+    kw: dict[str, Any] = {"device": device, "dtype": dtype}
     for op in program.ops:
         node = op.node
         if isinstance(node, Dense):
-            layers.append(nn.Linear(op.in_shape[0], node.out, bias=False))
+            layers.append(nn.Linear(op.in_shape[0], node.out, bias=False, **kw))
         elif isinstance(node, Conv):
             mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
             if node.padding == "circular":
@@ -147,6 +150,7 @@ def _module(arch: Architecture, shape: tuple[int, ...]) -> nn.Module:
                     padding=pad,
                     padding_mode=mode,
                     bias=False,
+                    **kw,
                 )
             )
         elif node.kind == "activation":
@@ -172,7 +176,7 @@ def _loop_peer(
 ) -> Callable[[], None]:
     def run() -> None:
         for _ in range(n):
-            model = _module(arch, shape).to(device=device, dtype=dtype)
+            model = _module(arch, shape, device, dtype)
             _he_(model)
             for p in model.parameters():
                 p.requires_grad_(False)
@@ -185,7 +189,7 @@ def _loop_peer(
 def _vmap_peer(
     arch: Architecture, shape: tuple[int, ...], n: int, device: torch.device, dtype: torch.dtype
 ) -> Callable[[], None]:
-    base = _module(arch, shape).to(device=device, dtype=dtype)
+    base = _module(arch, shape, device, dtype)
     params, buffers = stack_module_state([copy.deepcopy(base) for _ in range(2)])
     stacked_shapes = {k: v.shape[1:] for k, v in params.items()}
     fans = {k: math.prod(s[1:]) for k, s in stacked_shapes.items()}
@@ -205,6 +209,37 @@ def _vmap_peer(
         grad_x(p, x)
 
     del buffers
+    return run
+
+
+def _bmm_peer(
+    arch: Architecture, shape: tuple[int, ...], n: int, device: torch.device, dtype: torch.dtype
+) -> Callable[[], None]:
+    """Dense stacks as a user would batch them: draw every weight matrix, ``bmm``, autograd.
+
+    Networks go in chunks whose weights take at most 4 GiB on a GPU (256 MiB on the CPU).
+    """
+    program = compile_program(arch, shape)
+    if any(op.node.kind not in ("dense", "activation") for op in program.ops):
+        raise ValueError("the bmm peer runs dense/activation stacks only")
+    per_net = sum(math.prod(op.weight_shape) for op in program.ops if op.node.weighted) * dtype.itemsize
+    budget = 4 << 30 if device.type == "cuda" else 256 << 20
+    m = max(1, min(n, budget // per_net))
+
+    def run() -> None:
+        for lo in range(0, n, m):
+            k = min(m, n - lo)
+            x = torch.randn(k, *shape, device=device, dtype=dtype, requires_grad=True)
+            h = x
+            for op in program.ops:
+                if isinstance(op.node, Dense):
+                    fan_in = op.in_shape[0]
+                    w = torch.randn(k, op.node.out, fan_in, device=device, dtype=dtype) * math.sqrt(2 / fan_in)
+                    h = torch.bmm(w, h.unsqueeze(-1)).squeeze(-1)
+                else:
+                    h = torch.relu(h)
+            torch.autograd.grad(h[:, 0].sum(), x)
+
     return run
 
 
@@ -247,19 +282,7 @@ def run_bench(
             )
             if method == "conditional":
                 n_bmm = max(cfg.peer_networks, 32)
-
-                def bmm(cfg: BenchConfig = cfg, n: int = n_bmm) -> None:
-                    sample(
-                        cfg.arch,
-                        cfg.input_shape,
-                        networks=n,
-                        seed=0,
-                        device=dev,
-                        precision=precision,
-                        method="explicit",
-                    )
-
-                peers["bmm"] = n_bmm / _time(bmm, dev)
+                peers["bmm"] = n_bmm / _time(_bmm_peer(arch, cfg.input_shape, n_bmm, dev, dtype), dev)
             flops = flops_per_network(program)
             results.append(
                 BenchResult(

@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Time theorycheck's sampler (weight sampling + forward + input gradient of one logit) against what "
             "a user would otherwise write on the same networks, precision and count: a per-network nn.Module "
             "loop, torch.func.vmap over stacked parameters (stack_module_state + functional_call), and for dense "
-            "nets the batched program drawing every weight. Prints nets/s, the ratio to each peer, the achieved "
+            "nets torch.bmm over explicitly drawn weight matrices. Prints nets/s, the ratio to each peer, the achieved "
             "FLOP rate next to a matmul peak measured on the same device, and the peak memory per network (CUDA). "
             "Configs: dense 4x1024 at d in {3072, 49152, 196608} and the paper's CNN (8 conv layers, 64 channels, "
             "3x3, circular) at 32-256 px on CUDA; a smaller set on the CPU."

@@ -85,6 +85,11 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def _git_revision() -> str | None:
+    """``git rev-parse HEAD`` of the checkout, or ``$THEORYCHECK_GIT_REVISION`` (copies without ``.git``)."""
+    import os
+
+    if os.environ.get("THEORYCHECK_GIT_REVISION"):
+        return os.environ["THEORYCHECK_GIT_REVISION"]
     root = Path(__file__).resolve().parents[2]
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)

@@ -1,0 +1,115 @@
+"""The sampler on a CUDA device: the same checks as on the CPU, and agreement with the CPU.
+
+Skipped where torch sees no CUDA device (CI has none); run on a GPU machine with
+``python -m pytest tests/gpu -s``. The printed numbers go into the closing notes and
+benchmarks/RESULTS.md.
+
+CUDA and CPU generators give different random streams, so the two devices draw
+independent networks from the same distribution: their estimates are compared as
+two independent samples (Welch z on the difference of means), not bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats as sps
+
+from theorycheck._estimate import estimate
+from theorycheck.sampler import sample
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+SEED = 20261123
+N_NETWORKS = 8000
+#: significance level of each device-vs-device and device-vs-theory comparison
+ALPHA = 1e-3
+MAX_REL_HALF_WIDTH = 0.03
+
+FC = "dense(128) relu dense(128) relu dense(10)"
+CONV = "conv(16,3,padding=circular) relu conv(16,3,stride=2,padding=circular) relu flatten dense(10)"
+CNN = "[conv(16,3,padding=circular) relu]*3 globalavgpool dense(10)"
+CASES = [
+    (FC, "256", "conditional"),
+    (FC, "256", "explicit"),
+    (CONV, "3x16x16", "explicit"),
+    (CNN, "3x32x32", "explicit"),
+]
+
+
+@pytest.mark.parametrize(("arch", "shape", "method"), CASES)
+def test_cuda_estimates_match_the_theory_and_the_cpu(arch: str, shape: str, method: str) -> None:
+    z_crit = sps.norm.ppf(1 - ALPHA / 2)
+    gpu = estimate(arch, shape, networks=N_NETWORKS, seed=SEED, method=method, device="cuda")
+    cpu = estimate(arch, shape, networks=N_NETWORKS, seed=SEED, method=method, device="cpu")
+    assert gpu.sample.provenance["device"].startswith("cuda")
+    for key in ("coord_var", "grad_sq_norm", "grad_l1", "grad_linf"):
+        g, c = gpu.statistics[key], cpu.statistics[key]
+        z = (g.estimate.mean - c.estimate.mean) / np.hypot(g.estimate.se, c.estimate.se)
+        print(
+            f"{arch} {shape} {method} {key}: cuda {g.estimate.mean:.6g} ± {g.estimate.half_width:.3g}, "
+            f"cpu {c.estimate.mean:.6g} ± {c.estimate.half_width:.3g}, predicted {g.predicted}, z = {z:+.2f}"
+        )
+        assert abs(z) < z_crit, f"{key}: CUDA and CPU estimates differ (z = {z:.2f})"
+    for key in ("coord_var", "grad_sq_norm"):
+        s = gpu.statistics[key]
+        assert s.predicted is not None
+        lo, hi = s.estimate.ci
+        assert lo <= s.predicted <= hi, f"{key}: prediction {s.predicted} outside the CUDA CI [{lo}, {hi}]"
+        assert s.estimate.half_width <= MAX_REL_HALF_WIDTH * s.predicted
+
+
+def test_cuda_negative_control_is_flagged() -> None:
+    he = estimate(CONV, "3x16x16", networks=N_NETWORKS, seed=SEED, device="cuda")
+    mutant = estimate(CONV.replace(",padding", ",gain=1,padding"), "3x16x16", networks=N_NETWORKS, seed=SEED)
+    pred = he.statistics["coord_var"].predicted
+    assert pred is not None
+    lo, hi = mutant.statistics["coord_var"].estimate.ci
+    assert not lo <= pred <= hi
+
+
+@pytest.mark.parametrize(("arch", "shape", "method"), CASES)
+def test_cuda_rows_are_bitwise_invariant_to_chunk_and_start(arch: str, shape: str, method: str) -> None:
+    kw = dict(seed=SEED, method=method, device="cuda", targets=("logit", "loss"), loss_class="random")
+    full = sample(arch, shape, networks=200, chunk=64, **kw)  # type: ignore[arg-type]
+    for chunk in (4, 16, 32, 128):
+        other = sample(arch, shape, networks=200, chunk=chunk, **kw)  # type: ignore[arg-type]
+        for key, col in full.rows.items():
+            assert np.array_equal(col, other.rows[key]), f"{key} differs between chunk 64 and chunk {chunk}"
+    tail = sample(arch, shape, networks=77, start=123, chunk=32, **kw)  # type: ignore[arg-type]
+    for key, col in tail.rows.items():
+        assert np.array_equal(col, full.rows[key][123:]), f"{key}: networks 123… differ when started at 123"
+
+
+def test_cuda_same_seed_same_numbers() -> None:
+    a = sample(CNN, "3x32x32", networks=256, seed=SEED, device="cuda")
+    b = sample(CNN, "3x32x32", networks=256, seed=SEED, device="cuda")
+    for key, col in a.rows.items():
+        assert np.array_equal(col, b.rows[key]), key
+
+
+def test_cuda_precision_switches_take_effect() -> None:
+    """Round-off against fp64 grows as the mantissa shrinks: fp32 (24 bits) < tf32 (11) < bf16 (8).
+
+    TF32 rounds matmul inputs to 11 significant bits, i.e. 2**13 times fp32's unit round-off;
+    requiring only a 100-fold gap catches a TF32 switch that has no effect.
+    """
+    rows = {
+        p: sample(CNN, "3x32x32", networks=64, seed=SEED, device="cuda", precision=p).column("logit", "coord_var")
+        for p in ("fp64", "fp32", "tf32", "bf16")
+    }
+    err = {p: float(np.max(np.abs(rows[p] / rows["fp64"] - 1))) for p in ("fp32", "tf32", "bf16")}
+    print("max relative error against fp64:", err)
+    assert err["fp32"] * 100 < err["tf32"] < err["bf16"]
+
+
+def test_cuda_out_of_memory_backs_off_and_loses_nothing() -> None:
+    """A real CUDA allocation failure: 2048 networks of a 196608-input dense net at once need ~1.6 TB."""
+    arch, shape = "dense(1024) relu dense(10)", "196608"
+    big = sample(arch, shape, networks=64, seed=SEED, device="cuda", method="explicit", chunk=2048)
+    assert big.provenance["chunk_backoffs"], "expected at least one back-off"
+    small = sample(arch, shape, networks=64, seed=SEED, device="cuda", method="explicit", chunk=8)
+    print("back-offs:", big.provenance["chunk_backoffs"])
+    for key, col in small.rows.items():
+        assert np.array_equal(col, big.rows[key]), key
