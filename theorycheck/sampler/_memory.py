@@ -19,9 +19,8 @@ CPU_BUDGET = 1 << 30
 
 def available_bytes(device: torch.device) -> int:
     """Free memory usable by one run on ``device``."""
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(free * 0.6)
+    if device.type == "cuda":  # the card's total, not what is free now: the chunk sets the bits on CUDA
+        return int(torch.cuda.get_device_properties(device).total_memory * 0.5)
     try:
         with open("/proc/meminfo") as fh:
             info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in fh}

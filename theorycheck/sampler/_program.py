@@ -142,8 +142,8 @@ class Program:
         """Logits ``(B, K)`` of B networks on inputs ``x`` of shape ``(B, *input_shape)``.
 
         With ``record``, the input of every op is stored under its index. ``channels_last``
-        runs the grouped convolutions in NHWC (faster on GPUs; slower end to end on the CPU
-        measured in benchmarks/RESULTS.md).
+        runs the grouped convolutions in NHWC (measured slower than NCHW on the CPU
+        and on an H100: benchmarks/RESULTS.md).
         """
         return _run(self.ops, x, weights, record, channels_last)
 

@@ -161,6 +161,8 @@ class _Plan:
     channels_last: bool = False
     fgsm: float | None = None
     input_seed: int = 0
+    #: CUDA: every step computes the whole aligned window of this many networks (see ``sample``)
+    window: int | None = None
 
 
 def _draw_inputs(plan: _Plan, blocks: range) -> torch.Tensor:
@@ -225,17 +227,29 @@ def _backward_vectors(plan: _Plan, logits: torch.Tensor, classes: torch.Tensor |
 
 
 def _compute(plan: _Plan, lo: int, hi: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Rows and map sums for networks ``[lo, hi)``."""
-    blocks = range(lo // RNG_BLOCK, (hi + RNG_BLOCK - 1) // RNG_BLOCK)
-    offset = lo - blocks.start * RNG_BLOCK
-    n = hi - lo
-    if n >= MIN_BATCH:
-        return _reduce(plan, *_gradients(plan, blocks, slice(offset, offset + n)))
-    # PyTorch takes other kernel paths for batches of one or two networks, which changes the
-    # last bits: widen the batch within the drawn RNG block(s) and keep the requested rows.
-    first = max(0, min(offset, RNG_BLOCK * len(blocks) - MIN_BATCH))
-    grads, logits, classes, extra = _gradients(plan, blocks, slice(first, first + MIN_BATCH))
-    keep = slice(offset - first, offset - first + n)
+    """Rows and map sums for networks ``[lo, hi)``.
+
+    The batch actually computed is widened so that its shape does not depend on how the
+    networks were split: on CUDA, the aligned window of ``plan.window`` networks holding
+    ``[lo, hi)`` (cuBLAS and cuDNN choose kernels by batch size); on the CPU, at least
+    :data:`MIN_BATCH` networks (batches of one or two take other kernel paths). Only the
+    requested rows are kept.
+    """
+    if plan.window is not None:
+        first = lo // plan.window * plan.window
+        last = first + plan.window
+    elif hi - lo >= MIN_BATCH:
+        first, last = lo, hi
+    else:
+        base, end = lo // RNG_BLOCK * RNG_BLOCK, (hi + RNG_BLOCK - 1) // RNG_BLOCK * RNG_BLOCK
+        first = base + max(0, min(lo - base, end - base - MIN_BATCH))
+        last = first + MIN_BATCH
+    blocks = range(first // RNG_BLOCK, (last + RNG_BLOCK - 1) // RNG_BLOCK)
+    offset = first - blocks.start * RNG_BLOCK
+    if (first, last) == (lo, hi):
+        return _reduce(plan, *_gradients(plan, blocks, slice(offset, offset + hi - lo)))
+    grads, logits, classes, extra = _gradients(plan, blocks, slice(offset, offset + last - first))
+    keep = slice(lo - first, hi - first)
     return _reduce(
         plan,
         grads[keep],
@@ -369,9 +383,14 @@ def sample(
 ) -> SampleResult:
     """Sample ``networks`` He-initialised networks (indices ``start…``) and measure input gradients.
 
-    Network ``i``'s weights and input depend only on ``(seed, i)``, so the rows
-    are the same whatever ``chunk`` or ``start`` split is used (bit for bit on
-    one device).
+    Network ``i``'s weights and input depend only on ``(seed, i)``. On the CPU the
+    rows are the same bit for bit whatever ``chunk`` or ``start`` split is used. On
+    CUDA, cuBLAS and cuDNN pick kernels by batch size, so every step computes the
+    aligned window of ``chunk`` networks that holds it: rows are the same bit for bit
+    whatever ``start``, ``networks``, resumption or workers, for one ``chunk``; the
+    default ``chunk`` depends only on the program, the precision and the card's total
+    memory. Two different chunks agree to round-off (tests/gpu). cuDNN runs in
+    deterministic mode (``torch.backends.cudnn.deterministic``).
 
     Args:
         targets: any of ``logit`` (logit ``output``), ``logits`` (all K), ``loss``
@@ -382,8 +401,9 @@ def sample(
         precision: ``fp64``, ``fp32`` (TF32 off), ``tf32`` or ``bf16``.
         method: ``explicit`` (draw every weight), ``conditional`` (exact
             conditional-Gaussian draws, dense stacks only) or ``auto``.
-        chunk: networks per step; default from the memory available. On an
-            out-of-memory error the chunk is halved and the step retried.
+        chunk: networks per step; default from the memory (on CUDA: the card's total
+            memory, so that it is the same on every run). On an out-of-memory error the
+            chunk is halved and the step retried (recorded in ``chunk_backoffs``).
         maps: also accumulate ``Σ_networks g_i²`` per input.
         q: also record ``‖g‖_q``.
         fgsm: also record ``fgsm_gain = L(x + ε sign ∂ₓL) − L(x)`` for ε = ``fgsm``
@@ -391,7 +411,8 @@ def sample(
         input_seed: seed of the shared input for ``inputs="fixed"`` (default: ``seed``), so that
             runs with different seeds can share one input.
         memory_format: layout of the grouped convolutions: ``nchw``, ``nhwc`` or
-            ``auto`` (NHWC on CUDA, NCHW on the CPU, where NHWC measured slower end to end).
+            ``auto`` (NCHW: NHWC measured slower on the CPU and on an H100,
+            benchmarks/RESULTS.md).
         progress: called with the number of networks done after each step.
     """
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
@@ -434,7 +455,7 @@ def sample(
 
     if memory_format not in ("auto", "nchw", "nhwc"):
         raise TheorycheckError(f"unknown memory format {memory_format!r}; use auto, nchw or nhwc")
-    channels_last = memory_format == "nhwc" or (memory_format == "auto" and dev.type == "cuda")
+    channels_last = memory_format == "nhwc"
     if fgsm is not None:
         if "loss" not in targets:
             raise TheorycheckError("fgsm needs the loss target")
@@ -462,6 +483,9 @@ def sample(
     step = chunk or plan_chunk(program, dev, dtype.itemsize, explicit=not conditional, n_targets=len(names))
     if step <= 0 or (step % RNG_BLOCK and RNG_BLOCK % step):
         raise TheorycheckError(f"chunk must be a multiple or a divisor of {RNG_BLOCK}, got {step}")
+    if dev.type == "cuda":
+        step = max(step, MIN_BATCH)
+        plan.window = step
     t0 = time.perf_counter()
     row_parts: dict[str, list[np.ndarray]] = {}
     map_sums: dict[str, torch.Tensor] = {}
@@ -485,6 +509,8 @@ def sample(
                         f"{dev}; use a smaller input or width"
                     ) from None
                 step = step // 2 if step <= RNG_BLOCK else max(RNG_BLOCK, (step // 2) // RNG_BLOCK * RNG_BLOCK)
+                if plan.window is not None:
+                    plan.window = step
                 backoffs.append(step)
                 continue
             for key, val in rows.items():
