@@ -15,6 +15,9 @@ __all__ = ["MAX_ELEMENTS", "available_bytes", "is_out_of_memory", "plan_chunk"]
 MAX_ELEMENTS = 2**31 - 1
 #: CPU chunks beyond this buy no speed and cost memory
 CPU_BUDGET = 1 << 30
+#: on CUDA every step computes a whole window of one chunk (bit-identical splits), so a run of
+#: n networks computes up to one chunk more than n; 1024 networks already fill an H100
+CUDA_MAX_CHUNK = 1024
 
 
 def available_bytes(device: torch.device) -> int:
@@ -49,7 +52,7 @@ def plan_chunk(program: Program, device: torch.device, itemsize: int, *, explici
     total, largest = per_network_footprint(program, explicit=explicit, n_targets=n_targets)
     by_memory = available_bytes(device) // max(1, total * itemsize)
     by_size = MAX_ELEMENTS // max(1, largest)
-    limit = max(1, min(by_memory, by_size, 8192))
+    limit = max(1, min(by_memory, by_size, CUDA_MAX_CHUNK if device.type == "cuda" else 8192))
     if limit >= RNG_BLOCK:
         return (limit // RNG_BLOCK) * RNG_BLOCK
     return 1 << (limit.bit_length() - 1)

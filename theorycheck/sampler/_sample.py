@@ -232,8 +232,9 @@ def _compute(plan: _Plan, lo: int, hi: int) -> tuple[dict[str, torch.Tensor], di
     The batch actually computed is widened so that its shape does not depend on how the
     networks were split: on CUDA, the aligned window of ``plan.window`` networks holding
     ``[lo, hi)`` (cuBLAS and cuDNN choose kernels by batch size); on the CPU, at least
-    :data:`MIN_BATCH` networks (batches of one or two take other kernel paths). Only the
-    requested rows are kept.
+    :data:`MIN_BATCH` networks (batches of one or two take other kernel paths). The
+    per-network reductions also run on the whole batch (CUDA reductions are ordered by
+    tensor shape); only the requested rows are kept.
     """
     if plan.window is not None:
         first = lo // plan.window * plan.window
@@ -246,17 +247,8 @@ def _compute(plan: _Plan, lo: int, hi: int) -> tuple[dict[str, torch.Tensor], di
         last = first + MIN_BATCH
     blocks = range(first // RNG_BLOCK, (last + RNG_BLOCK - 1) // RNG_BLOCK)
     offset = first - blocks.start * RNG_BLOCK
-    if (first, last) == (lo, hi):
-        return _reduce(plan, *_gradients(plan, blocks, slice(offset, offset + hi - lo)))
     grads, logits, classes, extra = _gradients(plan, blocks, slice(offset, offset + last - first))
-    keep = slice(lo - first, hi - first)
-    return _reduce(
-        plan,
-        grads[keep],
-        logits[keep],
-        None if classes is None else classes[keep],
-        {k: v[keep] for k, v in extra.items()},
-    )
+    return _reduce(plan, grads, logits, classes, extra, slice(lo - first, hi - first))
 
 
 def _gradients(
@@ -321,9 +313,11 @@ def _reduce(
     grads: torch.Tensor,
     logits: torch.Tensor,
     classes: torch.Tensor | None,
-    extra: dict[str, torch.Tensor] | None = None,
+    extra: dict[str, torch.Tensor],
+    keep: slice,
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    rows: dict[str, torch.Tensor] = dict(extra or {})
+    """Per-network rows of the networks ``keep`` (computed over the whole batch) and their map sums."""
+    rows: dict[str, torch.Tensor] = dict(extra)
     maps: dict[str, torch.Tensor] = {}
     d = grads.shape[2]
     for t, (name, _, _) in enumerate(plan.names):
@@ -336,7 +330,7 @@ def _reduce(
         if plan.q is not None:
             rows[f"{name}.lq"] = (g.abs() ** plan.q).sum(dim=1) ** (1.0 / plan.q)
         if plan.maps:
-            maps[name] = sq.sum(dim=0)
+            maps[name] = sq[keep].sum(dim=0)
     f64 = logits.to(torch.float64)
     for k in range(f64.shape[1]):
         rows[f"f{k}"] = f64[:, k]
@@ -348,7 +342,7 @@ def _reduce(
         rows["q_c"] = q_c
         rows["loss_value"] = -torch.log_softmax(f64, dim=1)[b, classes]
         rows["eq9_factor"] = (1 - q_c) ** 2 + (q**2).sum(dim=1) - q_c**2
-    return rows, maps
+    return {k: v[keep] for k, v in rows.items()}, maps
 
 
 def _chunks(start: int, stop: int, chunk: int) -> Iterator[tuple[int, int]]:
