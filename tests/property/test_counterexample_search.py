@@ -11,9 +11,10 @@ from theorycheck.properties import PROPERTIES, TOLERANCE, planted_false_inequali
 
 BUDGET = 200
 SEED = 20261123
-#: (claim, part) found false: Lemma B.3 double-counts overlapping windows (and the conv rule rests on it);
-#: Theorem A.4's stated value drops the √2 of ‖e_c′ − e_c‖
-FALSE_PARTS = {("pk.lemmaB3", 0), ("pk.conv_bound", 0), ("pk.thmA4", 1)}
+#: (claim, part) found false: Lemma B.3 double-counts overlapping windows (and the conv rule, hence the
+#: chain through an overlapping conv, rests on it); Theorem A.4's stated value drops the √2 of
+#: ‖e_c′ − e_c‖; the Taylor bound with M as stated (entrywise) misses a factor d
+FALSE_PARTS = {("pk.lemmaB3", 0), ("pk.conv_bound", 0), ("pk.thmA4", 1), ("pk.fc_bound", 0), ("pk.chain", 1)}
 
 
 def _found(prop, seed: int = SEED) -> bool:  # type: ignore[no-untyped-def]

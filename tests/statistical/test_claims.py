@@ -18,6 +18,7 @@ SEEDS = (11, 12)
 NETWORKS = 2000
 MAX_NETWORKS = 16000
 SLOW_CNN = 1000  # fig1 has 8 conv layers
+BOUND_NETWORKS = 60  # one minimal-norm attack per network
 
 
 def _study(seed: int) -> dict:
@@ -37,6 +38,8 @@ def _study(seed: int) -> dict:
     for cid, claim in CATALOGUE.items():  # the identity/inequality searches
         if claim.implemented and "max_examples" in claim.params:
             claims[cid] = {"max_examples": 200}
+    claims["pk.fc_bound"] = {"max_examples": 200, "networks": BOUND_NETWORKS}
+    claims["pk.chain"] = {"max_examples": 200, "networks": BOUND_NETWORKS}
     return {
         "study": {"name": f"claims-{seed}", "seed": seed, "claims": "all", "max_networks": MAX_NETWORKS},
         "claims": claims,
@@ -81,4 +84,6 @@ def test_known_findings(runs: dict[int, dict[str, dict]]) -> None:
         assert verdicts["sg.lemma8"]["verdict"] == "verified"
         assert verdicts["sg.symmetry"]["verdict"] == "refuted"  # stride 2 with a 3x3 kernel breaks (S)
         assert verdicts["sg.thm6"]["verdict"] == "refuted"  # the statement says 1/n, its proof 1/sqrt(n)
+        assert verdicts["pk.fc_bound"]["verdict"] == "refuted"  # M as stated (entrywise) misses a factor d
+        assert verdicts["pk.chain"]["verdict"] == "refuted"  # the conv rule fails for overlapping windows
         assert verdicts["sg.sec3_1"]["verdict"] == "verified"

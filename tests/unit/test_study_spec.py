@@ -32,7 +32,6 @@ CASES = [
     ('[study]\nprecision = "fp16"\n', "study.precision: must be one of"),
     ("[study]\nmax_networks = -3\n", "study.max_networks"),
     ('[study]\nclaims = ["sg.thm33"]\n', "unknown claim 'sg.thm33'; did you mean 'sg.thm3'?"),
-    ('[study]\nclaims = ["pk.chain"]\n', "registered but not implemented yet"),
     ('[study]\nclaims = ["sg.thm3", "sg.thm3"]\n', "listed twice"),
     ("[study]\nclaims = 5\n", 'study.claims: must be "all" or a non-empty list'),
     (
@@ -62,6 +61,18 @@ def test_malformed_study_gets_a_clear_error(tmp_path: Path, text: str, fragment:
         load_study(path)
     assert fragment in str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_a_registered_but_unimplemented_claim_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from theorycheck.claims import CATALOGUE, Claim
+    from theorycheck.claims._base import PK
+
+    placeholder = Claim("pk.future", PK, "attack", "a claim for later", "", False, reason_not_implemented="needs X")
+    monkeypatch.setitem(CATALOGUE, "pk.future", placeholder)
+    path = tmp_path / "study.toml"
+    path.write_text('[study]\nclaims = ["pk.future"]\n')
+    with pytest.raises(TheorycheckError, match="registered but not implemented yet \\(needs X\\)"):
+        load_study(path)
 
 
 def test_good_study_resolves_defaults(tmp_path: Path) -> None:

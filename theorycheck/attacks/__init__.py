@@ -1,4 +1,5 @@
-"""Attacks on batched networks: FGSM (ℓ∞) and the normalised-gradient ℓ2 step, in float64.
+"""Attacks and robustness bounds: FGSM (ℓ∞), the normalised-gradient ℓ2 step, a minimal-norm ℓ2 attack
+(DeepFool + bisection, self-verified) and Peck et al.'s chained lower bound, in float64.
 
 ``first_order_scan`` measures, over a grid of ε, how the actual loss increase
 of an attack compares with its first-order prediction ``ε‖∂ₓL‖_q`` (Lemma 1 of
@@ -13,11 +14,24 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from theorycheck.attacks._bounds import ChainBound, chained_bound
+from theorycheck.attacks._minimal import MinimalPerturbation, minimal_l2_perturbation
+from theorycheck.attacks._robustness import bound_report
 from theorycheck.graph import Architecture, parse_input_shape
 from theorycheck.sampler._program import compile_program
 from theorycheck.sampler._rng import RNG_BLOCK, STREAM_CLASS, STREAM_INPUT, STREAM_WEIGHTS, block_generator
 
-__all__ = ["EPSILONS", "FirstOrderScan", "attack_direction", "first_order_scan"]
+__all__ = [
+    "EPSILONS",
+    "ChainBound",
+    "FirstOrderScan",
+    "MinimalPerturbation",
+    "attack_direction",
+    "bound_report",
+    "chained_bound",
+    "first_order_scan",
+    "minimal_l2_perturbation",
+]
 
 #: ε from 1e-1 down to 1e-10, three points per decade: far enough to reach float64's rounding floor
 EPSILONS = np.logspace(-1, -10, 28)

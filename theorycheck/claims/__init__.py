@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from theorycheck.claims import attacks, beyond_h, peck, properties, simon_gabriel
+from theorycheck.claims import attacks, beyond_h, peck, properties, robustness, simon_gabriel
 from theorycheck.claims._base import Cell as Cell
 from theorycheck.claims._base import CellData as CellData
 from theorycheck.claims._base import Claim as Claim
@@ -12,7 +12,7 @@ from theorycheck.errors import TheorycheckError, suggest
 
 __all__ = ["CATALOGUE", "Cell", "CellData", "Claim", "ClaimResult", "Part", "get_claim"]
 
-_IMPLEMENTED_ELSEWHERE = {c.id for c in [*properties.CLAIMS, *attacks.CLAIMS]}
+_IMPLEMENTED_ELSEWHERE = {c.id for c in [*properties.CLAIMS, *attacks.CLAIMS, *robustness.CLAIMS]}
 CATALOGUE: dict[str, Claim] = {
     c.id: c
     for c in [
@@ -20,6 +20,7 @@ CATALOGUE: dict[str, Claim] = {
         *(c for c in peck.CLAIMS if c.id not in _IMPLEMENTED_ELSEWHERE),
         *properties.CLAIMS,
         *attacks.CLAIMS,
+        *robustness.CLAIMS,
         *beyond_h.CLAIMS,
     ]
 }

@@ -122,6 +122,8 @@ class Part:
     convergence: list[dict[str, float]] = field(default_factory=list)
     #: per-input maps for figures: {"predicted": [...], "measured": [...], "shape": [...]}
     maps: dict[str, Any] | None = None
+    #: values for a histogram figure: {"values": [...], "threshold": float, "xlabel": str}
+    histogram: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +134,7 @@ class Part:
             "fit": self.fit,
             "convergence": self.convergence,
             "maps": self.maps,
+            "histogram": self.histogram,
         }
 
 

@@ -241,6 +241,15 @@ def _figures_for(claim_id: str, parts: list[dict[str, Any]], write: Any) -> list
                     "E‖∂ₓL‖₁ per pooling variant (95% CI).",
                 )
             )
+    hist = [p for p in parts if p.get("histogram")]
+    if hist:
+        out.append(
+            (
+                write(f"{claim_id}-histograms", fig.histogram_figure(hist)),
+                "Per input: the lower bound divided by the smallest verified perturbation found (log scale); "
+                "the bound holds left of the dashed line at 1.",
+            )
+        )
     return [f'#figure(image("{path}", width: 100%), caption: [{text(caption)}])' for path, caption in out]
 
 

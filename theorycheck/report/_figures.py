@@ -13,7 +13,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-__all__ = ["convergence_figure", "deviation_figure", "maps_figure", "ratio_figure", "scaling_figure", "variants_figure"]
+__all__ = [
+    "convergence_figure",
+    "deviation_figure",
+    "histogram_figure",
+    "maps_figure",
+    "ratio_figure",
+    "scaling_figure",
+    "variants_figure",
+]
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=0.9)
 plt.rcParams.update({"svg.fonttype": "path", "figure.dpi": 100})
@@ -208,5 +216,22 @@ def variants_figure(table: list[dict[str, Any]], ylabel: str) -> bytes:
     sns.barplot(x=names, y=means, ax=ax, color=_MEASURED, errorbar=None)
     ax.errorbar(range(len(names)), means, yerr=errs, fmt="none", color="black", capsize=4)
     ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def histogram_figure(parts: list[dict[str, Any]]) -> bytes:
+    """Histograms (log10 scale) of per-input ratios such as bound / smallest perturbation found, with the
+    threshold the claim must respect."""
+    fig, axes = _grid(len(parts))
+    for ax, part in zip(axes, parts, strict=False):
+        h = part["histogram"]
+        values = np.asarray(h["values"], dtype=float)
+        values = values[np.isfinite(values) & (values > 0)]
+        if values.size:
+            sns.histplot(np.log10(values), ax=ax, color=_MEASURED, bins=30)
+        ax.axvline(np.log10(h["threshold"]), color=_PREDICTED, linestyle="--", label=f"{h['threshold']:g}")
+        ax.set_xlabel(f"log10 {h['xlabel']}")
+        ax.set_title(_short(part["name"]), fontsize=8)
     fig.tight_layout()
     return _svg(fig)

@@ -123,6 +123,19 @@ def execute_cell(
         )
         frame = pd.DataFrame({"network": np.arange(cell.start, cell.start + cell.networks), **rows})
         return frame, {"seed": seed, "precision": "fp64"}, {}
+    if cell.kind == "bound":
+        from theorycheck.attacks._robustness import bound_attack_rows
+
+        rows = bound_attack_rows(
+            params["arch"],
+            params["input"],
+            networks=cell.networks,
+            seed=seed,
+            start=cell.start,
+            bound=params["bound"],
+            mutant=bool(params["mutant"]),
+        )
+        return pd.DataFrame(rows), {"seed": seed, "precision": "fp64", "device": "cpu"}, {}
     if cell.kind == "property":
         import json as _json
 

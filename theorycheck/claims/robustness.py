@@ -1,0 +1,163 @@
+"""pk.fc_bound and pk.chain: Peck et al.'s robustness lower bounds against minimal-norm attacks.
+
+Two kinds of evidence per claim:
+
+* **sampled networks** (cell kind ``bound``): He-initialised networks with Gaussian inputs;
+  per input the lower bound, the smallest verified ℓ2 perturbation found (DeepFool towards
+  every class, shortened by bisection; the label change is checked), their ratio, and along
+  that perturbation every layer rule's ``Δout / L(Δin)``. A ratio above 1 on a verified
+  perturbation refutes the bound; a rule ratio above 1 says which layer rule fails even where
+  the chain as a whole survives. The report plots the distribution of bound/attack.
+* **adversarial search** (cell kind ``property``): small networks whose minimal perturbation
+  is known exactly (linear conv nets, by the active-set QP) or verified (one smooth hidden
+  layer), searched for a bound above it (random, hypothesis ``target()``, gradient).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from theorycheck.attacks._robustness import rule_columns
+from theorycheck.claims import properties as _props
+from theorycheck.claims._base import PK, Cell, CellData, Claim, Param, Part, positive_int, string_list
+from theorycheck.claims._common import fixed_verdict_part
+
+__all__ = ["CLAIMS"]
+
+#: relative slack for "bound > attack": the bisection's precision (2⁻⁶⁰) and float64 round-off
+RATIO_SLACK = 1e-9
+
+
+def _cells(claim_id: str, bound: str) -> Any:
+    property_cells = _props._cells(claim_id)
+
+    def make(p: dict[str, Any]) -> list[Cell]:
+        cells = list(property_cells(p))
+        for role in ("main", "control"):
+            for i, spec in enumerate(p["architectures"]):
+                arch, shape = (t.strip() for t in spec.split("@"))
+                params = {"arch": arch, "input": shape, "bound": bound, "mutant": role == "control"}
+                cells.append(Cell(claim_id, f"{role}/net{i}", "bound", params, p["networks"]))
+        return cells
+
+    return make
+
+
+def _rule_summary(df: Any) -> tuple[str, list[dict[str, Any]]]:
+    """Per layer rule: how often and how far it failed along the attacks."""
+    rows, failing = [], []
+    for col, (layer, rule) in rule_columns(list(df.columns)).items():
+        r = df[col].to_numpy()
+        r = r[np.isfinite(r)]
+        if not r.size:
+            continue
+        frac = float((r > 1 + RATIO_SLACK).mean())
+        rows.append({"layer": layer, "rule": rule, "max Δout/L(Δin)": float(r.max()), "fails in": f"{frac:.0%}"})
+        if frac > 0:
+            failing.append(f"{rule} at '{layer}' (max Δout/L(Δin) = {r.max():.3g}, in {frac:.0%} of inputs)")
+    text = "; ".join(failing) if failing else "every layer rule held along every attack"
+    return text, rows
+
+
+def _bound_part(spec: str, df: Any, role: str, what: str) -> Part:
+    ratio = df["ratio"].to_numpy()
+    success = df["success"].to_numpy() > 0
+    ok = success & np.isfinite(ratio)
+    n, n_ok = len(ratio), int(ok.sum())
+    r = ratio[ok]
+    mutant = (
+        ""
+        if role == "main"
+        else " — mutant: " + ("every rule multiplies by its gain" if what == "chain" else "σ_min(J) for ‖J‖, M = 0")
+    )
+    name = f"{'chained' if what == 'chain' else 'Taylor (A.2)'} bound ≤ smallest perturbation, {spec}{mutant}"
+    if n_ok == 0:
+        return fixed_verdict_part(name, "no attack succeeded", "inconclusive", f"0 of {n} attacks changed the label")
+    worst = int(np.argmax(r))
+    above = int((r > 1 + RATIO_SLACK).sum())
+    rules_text, table = _rule_summary(df)
+    q = np.quantile(r, [0.5, 0.9, 1.0])
+    impossible = int((df["unattackable"].to_numpy() > 0).sum()) if "unattackable" in df else 0
+    stats = (
+        f"bound/attack over {n_ok} inputs ({n - n_ok} attacks failed, {impossible} of them provably: features "
+        f"≥ 0 and w_c − w_k ≥ 0 entrywise for every other class k, so no perturbation changes the label): "
+        f"median {q[0]:.3g}, 90% {q[1]:.3g}, max {q[2]:.3g}"
+    )
+    if above:
+        ev = df.iloc[np.flatnonzero(ok)[worst]]
+        text = (
+            f"refuted: on {above} of {n_ok} inputs the bound exceeds a verified class-changing perturbation; "
+            f"worst: network {int(ev['network'])}, bound {ev['bound']:.6g} > ‖r‖ = {ev['attack_norm']:.6g} "
+            f"(label {int(ev['label'])} → {int(ev['adv_label'])}); {stats}. Rules failing along the attacks: "
+            f"{rules_text}"
+        )
+        verdict = "refuted"
+    else:
+        text = f"the bound stayed below every verified perturbation; {stats}. Along the attacks: {rules_text}"
+        verdict = "verified"
+    part = fixed_verdict_part(name, "per input: lower bound / smallest verified ℓ2 perturbation", verdict, text, table)
+    part.histogram = {"values": [float(v) for v in r], "threshold": 1.0, "xlabel": "bound / perturbation found"}
+    return part
+
+
+def _parts(claim_id: str, what: str) -> Any:
+    property_parts = _props._parts(claim_id)
+
+    def evaluate(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
+        parts = list(property_parts(p, data, role))
+        for i, spec in enumerate(p["architectures"]):
+            parts.append(_bound_part(spec, data[f"{role}/net{i}"], role, what))
+        return parts
+
+    return evaluate
+
+
+def _params(archs: list[str]) -> dict[str, Param]:
+    return {
+        "architectures": Param(archs, "sampled architectures 'ARCH @ SHAPE' (He init, Gaussian inputs)", string_list),
+        "networks": Param(200, "networks (one input each) per architecture", positive_int),
+        "max_examples": Param(200, "evaluations per adversarial search (random, hypothesis, gradient)", positive_int),
+    }
+
+
+CLAIMS: list[Claim] = [
+    Claim(
+        "pk.fc_bound",
+        PK,
+        "attack",
+        "Appendix A.2: for a smooth MLP h_L followed by a linear classifier, any perturbation r that changes "
+        "the class has ‖r‖ ≥ (√(‖J‖² + 2M√n κ) − ‖J‖)/(M√n), where J is h_L's Jacobian at x, n its width, "
+        "κ the Theorem A.3 distance in feature space and M 'a real number bounding the absolute value of all "
+        "second-order derivatives of h_L'. The proof's step ‖ε‖ ≤ (M/2)√n‖r‖² needs more than that: with "
+        "entrywise M, |rᵀ∇²h_i r| ≤ M‖r‖₁² ≤ M d‖r‖² (a factor d is missing); Algorithm A.1's M, built from "
+        "row sums, bounds rᵀ∇²h_i r/‖r‖∞² and makes the step valid. Both versions are checked.",
+        "norm(r) >= (sqrt(norm(J)^2 + 2 M sqrt(n) kappa) - norm(J)) / (M sqrt(n))",
+        True,
+        _params(["dense(16) tanh dense(16) tanh dense(4) @ 8", "dense(16) softplus dense(4) @ 8"]),
+        _cells("pk.fc_bound", "fc"),
+        _parts("pk.fc_bound", "fc"),
+    ),
+    Claim(
+        "pk.chain",
+        PK,
+        "attack",
+        "End to end: the layer-by-layer lower bound (softmax bound of A.3, then back through dense layers "
+        "(Taylor, A.2, or ‖W‖₂), conv layers (κ/‖W‖_F, A.3), pooling (κ/t, A.4) and 1-Lipschitz activations) "
+        "never exceeds the smallest adversarial perturbation that a minimal-norm attack finds. Reported per "
+        "input as bound/attack, with each layer rule checked along the attack.",
+        'Delta_"adv"(x) >= kappa_0, quad kappa_(l-1) = kappa_l \\/ L_l',
+        True,
+        _params(
+            [
+                "conv(4,2,stride=2) relu conv(8,2,stride=2) relu flatten dense(3) @ 1x8x8",
+                "conv(4,3,padding=circular) relu avgpool(2) conv(8,3,padding=circular) relu globalavgpool dense(3) "
+                "@ 1x8x8",
+                "dense(16) tanh dense(16) tanh dense(4) @ 8",
+            ]
+        ),
+        _cells("pk.chain", "chain"),
+        _parts("pk.chain", "chain"),
+    ),
+]
