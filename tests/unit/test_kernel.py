@@ -25,6 +25,18 @@ POOLED = "conv(8,3,padding=circular) relu conv(8,3,padding=circular) relu avgpoo
         ("conv(4,3,padding=circular) relu conv(4,3,padding=circular) relu flatten dense(2)", "2x6x6"),
         ("conv(4,2,stride=2,padding=circular) relu conv(4,3,padding=circular) relu flatten dense(2)", "2x8x8"),
         (STRIDED, "3x12x12"),
+        # branches: a residual dense net, a residual and a concatenation in circular conv nets without pooling
+        ("dense(16) relu residual{dense(16) relu dense(16)} relu dense(2)", "12"),
+        (
+            "conv(4,3,padding=circular) relu residual{conv(4,3,padding=circular) relu conv(4,3,padding=circular)} "
+            "relu flatten dense(2)",
+            "2x6x6",
+        ),
+        (
+            "conv(4,3,padding=circular) relu concat{conv(4,3,padding=circular) relu | conv(2,1) relu} "
+            "conv(4,2,stride=2,padding=circular) relu flatten dense(2)",
+            "2x6x6",
+        ),
     ],
 )
 def test_kernel_level_equals_h_where_h_is_exact_in_the_limit(arch: str, shape: str) -> None:
@@ -68,6 +80,8 @@ def test_zero_padding_borders_at_kernel_level() -> None:
         ("conv(4,3) relu maxpool(2) flatten dense(1)", "not covered at kernel level"),
         ("conv(4,3) relu relu flatten dense(1)", "non-negative input"),
         ("avgpool(2) conv(4,3) relu flatten dense(1)", "weighted first layer"),
+        ("conv(4,3) relu add{conv(4,3) relu | identity} flatten dense(1)", "cross-moments"),
+        ("conv(4,3) relu add{conv(4,3) relu | conv(4,1) maxpool(1)} flatten dense(1)", "not covered at kernel level"),
     ],
 )
 def test_outside_the_kernel_level_says_why(arch: str, fragment: str) -> None:

@@ -80,11 +80,10 @@ def _bound_part(spec: str, df: Any, role: str, what: str) -> Part:
     rules_text, table = _rule_summary(df)
     q = np.quantile(r, [0.5, 0.9, 1.0])
     impossible = int((df["unattackable"].to_numpy() > 0).sum()) if "unattackable" in df else 0
-    stats = (
-        f"bound/attack over {n_ok} inputs ({n - n_ok} attacks failed, {impossible} of them provably: features "
-        f"≥ 0 and w_c − w_k ≥ 0 entrywise for every other class k, so no perturbation changes the label): "
-        f"median {q[0]:.3g}, 90% {q[1]:.3g}, max {q[2]:.3g}"
-    )
+    failed = f"; on {n - n_ok} the attack found no class change" if n > n_ok else ""
+    if impossible:
+        failed += f" ({impossible} provably none: features ≥ 0 and w_c − w_k ≥ 0 entrywise)"
+    stats = f"bound/attack over {n_ok} inputs{failed}: median {q[0]:.3g}, 90% {q[1]:.3g}, max {q[2]:.3g}"
     if above:
         ev = df.iloc[np.flatnonzero(ok)[worst]]
         text = (

@@ -11,6 +11,14 @@ i.i.d. after the first weighted layer):
 * average pooling: ``K′ = S K Sᵀ / n²``, global average: the mean over all pairs;
 * ReLU: the arc-cosine map ``F(a,b,c) = √(ab)/(2π) · J(ρ)``, ``ρ = c/√(ab)``,
   ``J(ρ) = √(1−ρ²) + (π − arccos ρ) ρ`` (Cho & Saul 2009).
+* branches: ``add`` sums the branches' kernels. The cross-moments
+  ``E[a(x) b(x′)]`` vanish when a branch ends in a weighted layer (then only
+  average pooling, flatten or global averaging): its output is linear in
+  zero-mean weights independent of the other branch. At most one branch may
+  end otherwise (the identity of ``residual{…}``, or a trailing ReLU).
+  ``concat`` keeps a mixture of channel groups, each with its own kernel and
+  share of the channels; the next weighted layer sums over channels and merges
+  them (``K′ ∝ Σ_g share_g K_g``).
 
 Along with ``K`` it propagates ``A_i(p,q) = ∂_{x_i}K(x,p; x′,q)`` and
 ``M_i(p,q) = ∂_{x_i}∂_{x′_i}K(x,p; x′,q)`` at ``x′ = x`` in closed form (no finite
@@ -26,14 +34,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from theorycheck.graph import (
     Activation,
+    Add,
     Architecture,
     AvgPool,
+    Concat,
     Conv,
     Dense,
     Flatten,
@@ -41,7 +52,7 @@ from theorycheck.graph import (
     Shape,
     parse_input_shape,
 )
-from theorycheck.theory._frames import annotate
+from theorycheck.theory._frames import Frame, annotate
 from theorycheck.theory._maps import axis_matrix
 
 __all__ = ["KERNEL_MAX_PAIRS", "KernelPrediction", "KernelSummary", "kernel_predict", "kernel_summary"]
@@ -268,6 +279,114 @@ def _dense_after(s: _State, gain_var_times_fan: float) -> _State:
     )
 
 
+#: a channel-group mixture: (share of the channels, state of that group); shares sum to 1
+_Mix = list[tuple[float, _State]]
+
+
+def _centred(frames: list[Frame]) -> bool:
+    """True when the branch ends in a weighted layer followed only by linear weightless ops."""
+    for fr in reversed(frames):
+        if isinstance(fr.node, (Dense, Conv)):
+            return True
+        if not isinstance(fr.node, (AvgPool, GlobalAvgPool, Flatten)):
+            return False
+    return False  # the identity
+
+
+def _uncovered(frames: list[Frame]) -> str | None:
+    """Why ``frames`` (recursively) are outside the kernel level, or None."""
+    for fr in frames:
+        node = fr.node
+        if isinstance(node, (Add, Concat)):
+            for branch in fr.branches:
+                why = _uncovered(branch)
+                if why:
+                    return why
+            if isinstance(node, Add) and sum(not _centred(b) for b in fr.branches) > 1:
+                return (
+                    "add{…} of two branches that do not end in a weighted layer is not covered at kernel level "
+                    "(their cross-moments E[a(x)b(x′)] do not vanish)"
+                )
+            continue
+        if not isinstance(node, (Dense, Conv, Activation, AvgPool, Flatten, GlobalAvgPool)):
+            return f"{node.kind} is not covered at kernel level" + (
+                " (no closed-form kernel)" if "max" in node.kind else ""
+            )
+        if isinstance(node, Activation) and fr.in_nonneg:
+            return (
+                "an activation on a non-negative input is not supported at kernel level "
+                "(its input is not a centred Gaussian)"
+            )
+    return None
+
+
+def _merge(mix: _Mix, fn: Any) -> _State:
+    """Apply a linear map ``fn`` to every group and sum with the groups' shares (a weighted layer)."""
+    parts = [(share, fn(st)) for share, st in mix]
+    h, w = parts[0][1].h, parts[0][1].w
+    k = sum(sh * t.k for sh, t in parts)
+    a = sum(sh * t.a for sh, t in parts)
+    m = sum(sh * t.m for sh, t in parts)
+    return _State(k, a, m, h, w)
+
+
+def _add(parts: list[_Mix]) -> _Mix:
+    """Channel-wise sum of branch outputs (at most one branch may be a multi-group mixture)."""
+    multi = [m for m in parts if len(m) > 1]
+    base = multi[0] if multi else parts[0]
+    out: _Mix = []
+    for share, st in base:
+        k, a, m = st.k, st.a, st.m
+        for other in parts:
+            if other is base:
+                continue
+            ((_, o),) = other
+            k, a, m = k + o.k, a + o.a, m + o.m
+        out.append((share, _State(k, a, m, st.h, st.w)))
+    return out
+
+
+def _apply(frames: list[Frame], mix: _Mix) -> _Mix:
+    """Propagate a mixture through ``frames`` (the first weighted layer excluded)."""
+    for fr in frames:
+        node = fr.node
+        if isinstance(node, Activation):
+            mix = [(sh, _relu(st) if node.fn == "relu" else _smooth(st, node.fn)) for sh, st in mix]
+        elif isinstance(node, Conv):
+            scale = node.init.variance(fr.in_shape[0] * node.kernel**2) * fr.in_shape[0]
+            mix = [(1.0, _merge(mix, lambda st, node=node, scale=scale: _conv(node, st, scale)))]
+        elif isinstance(node, AvgPool):
+            mix = [(sh, _avgpool(node, st)) for sh, st in mix]
+        elif isinstance(node, GlobalAvgPool):
+            mix = [(sh, _global(st)) for sh, st in mix]
+        elif isinstance(node, Flatten):
+            continue
+        elif isinstance(node, Dense):
+            fan = fr.in_shape[0]
+            mix = [(1.0, _merge(mix, lambda st, node=node, fan=fan: _dense_after(st, node.init.variance(fan) * fan)))]
+        elif isinstance(node, Add):
+            outs = [_apply(branch, mix) for branch in fr.branches]
+            if sum(len(o) > 1 for o in outs) > 1:
+                raise _NotCovered("add{…} of two concatenations is not covered at kernel level")
+            mix = _add(outs)
+        elif isinstance(node, Concat):
+            total = fr.out_shape[0]
+            mix = [
+                (sh * branch_frames_channels / total, st)
+                for branch, branch_frames_channels in zip(fr.branches, _branch_channels(fr), strict=True)
+                for sh, st in _apply(branch, mix)
+            ]
+    return mix
+
+
+def _branch_channels(fr: Frame) -> list[int]:
+    return [b[-1].out_shape[0] if b else fr.in_shape[0] for b in fr.branches]
+
+
+class _NotCovered(Exception):
+    pass
+
+
 def kernel_predict(
     arch: Architecture | str, input_shape: Shape | str | int, x: np.ndarray | torch.Tensor
 ) -> KernelPrediction:
@@ -276,29 +395,14 @@ def kernel_predict(
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     frames = annotate(arch, shape)
     nodes = [f.node for f in frames]
-    for fr in frames:
-        node = fr.node
-        if not isinstance(node, (Dense, Conv, Activation, AvgPool, Flatten, GlobalAvgPool)):
-            return KernelPrediction(
-                None,
-                None,
-                False,
-                f"{node.kind} is not covered at kernel level"
-                + (" (no closed-form kernel)" if "max" in node.kind else ""),
-            )
-        if isinstance(node, Activation) and fr.in_nonneg:
-            return KernelPrediction(
-                None,
-                None,
-                False,
-                "an activation on a non-negative input is not supported at kernel level "
-                "(its input is not a centred Gaussian)",
-            )
+    why = _uncovered(frames)
+    if why:
+        return KernelPrediction(None, None, False, why)
     if not isinstance(nodes[0], (Dense, Conv)):
         return KernelPrediction(None, None, False, "the kernel level needs a weighted first layer")
     xt = torch.as_tensor(np.asarray(x, dtype=np.float64)).reshape(-1)
     d = xt.numel()
-    max_p = max(int(np.prod(f.out_shape[1:])) if len(f.out_shape) == 3 else 1 for f in frames)
+    max_p = max(int(np.prod(f.out_shape[1:])) if len(f.out_shape) == 3 else 1 for f in _all_frames(frames))
     chunk_size = max(1, KERNEL_MAX_PAIRS // max(1, max_p**2))
     if max_p**2 > KERNEL_MAX_PAIRS:
         return KernelPrediction(
@@ -312,24 +416,23 @@ def kernel_predict(
         assert isinstance(head, (Dense, Conv))
         fan = first.in_shape[0] if isinstance(head, Dense) else first.in_shape[0] * head.kernel**2
         state = _first_layer(head, xt, shape, head.init.variance(fan), chunk)
-        for fr in frames[1:]:
-            node = fr.node
-            if isinstance(node, Activation):
-                state = _relu(state) if node.fn == "relu" else _smooth(state, node.fn)
-            elif isinstance(node, Conv):
-                state = _conv(node, state, node.init.variance(fr.in_shape[0] * node.kernel**2) * fr.in_shape[0])
-            elif isinstance(node, AvgPool):
-                state = _avgpool(node, state)
-            elif isinstance(node, GlobalAvgPool):
-                state = _global(state)
-            elif isinstance(node, Flatten):
-                continue
-            elif isinstance(node, Dense):
-                fan = fr.in_shape[0]
-                state = _dense_after(state, node.init.variance(fan) * fan)
+        try:
+            mix = _apply(frames[1:], [(1.0, state)])
+        except _NotCovered as exc:
+            return KernelPrediction(None, None, False, str(exc))
+        ((_, state),) = mix  # the logits layer is dense: one group
         result[lo : chunk.stop] = state.m.reshape(len(chunk)).numpy()
     cmap = result.reshape(shape)
     return KernelPrediction(cmap, float(result.sum()), True, None)
+
+
+def _all_frames(frames: list[Frame]) -> list[Frame]:
+    out = []
+    for fr in frames:
+        out.append(fr)
+        for branch in fr.branches:
+            out.extend(_all_frames(branch))
+    return out
 
 
 @dataclass(frozen=True)
