@@ -89,6 +89,8 @@ def _deepfool(
         if best_step is None:
             return None
         r = r + best_step.reshape(x.shape)
+        if float(torch.linalg.vector_norm(r)) > 1e6 * (1.0 + float(torch.linalg.vector_norm(x))):
+            return None  # diverging: the linearisation points nowhere useful
     out = f(x + (1 + overshoot) * r).detach()
     return (1 + overshoot) * r if int(torch.argmax(out)) != label else None
 
