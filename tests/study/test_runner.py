@@ -152,3 +152,30 @@ def test_load_results_api(tiny_study: Path, tmp_path: Path) -> None:
     ev = res.verdicts[0]["evidence"][0]
     assert "network" in res.rows(ev).columns
     assert res.results["sg.sec3_1"]["parts"][0]["fit"]["slope"] == res.verdicts[0]["measured"]
+
+
+def test_three_levels_of_prediction_per_monte_carlo_cell(tiny_study: Path, tmp_path: Path) -> None:
+    """(H), kernel and measured E[(∂f/∂x_i)²] per cell: equal predictions for dense nets, and for the
+    average-pooled nets of Theorem 6 a kernel value that departs from (H) (computed independently here)."""
+    import numpy as np
+
+    from theorycheck.theory import kernel_predict, predict
+
+    run_study(load_study(tiny_study), tmp_path / "o")
+    res = load_results(tmp_path / "o")
+    dense = res.results["sg.sec3_1"]["levels"]
+    assert [lv["cell"] for lv in dense] == ["main/d=16", "main/d=64", "main/d=256"]
+    for lv in dense:  # (H) is exact for dense ReLU stacks, and d·E[(∂f/∂x_i)²] does not depend on d
+        assert lv["kernel"] == pytest.approx(lv["h"], rel=1e-12)
+        assert lv["h"] * int(lv["input"]) == pytest.approx(dense[0]["h"] * int(dense[0]["input"]), rel=1e-12)
+        half_999 = (lv["ci"][1] - lv["ci"][0]) / 2 * 3.29 / 1.96  # the 95% CI widened to 99.9% (3 cells)
+        assert abs(lv["measured"] - lv["h"]) <= half_999
+    pooled = [lv for lv in res.results["sg.thm6_proof"]["levels"] if "pooled" in lv["cell"]]
+    assert pooled
+    for lv in pooled:
+        x = np.random.default_rng(0).standard_normal(int(np.prod([int(t) for t in lv["input"].split("x")])))
+        kernel = kernel_predict(lv["architecture"], lv["input"], x).coord_var_map
+        h = predict(lv["architecture"], lv["input"]).coord_var_map
+        assert kernel is not None and h is not None
+        assert lv["kernel"] == float(kernel.mean()) and lv["h"] == float(h.mean())
+        assert lv["kernel"] > lv["h"] * 1.01  # the pooled positions' correlations survive infinite width

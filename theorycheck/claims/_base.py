@@ -149,6 +149,8 @@ class ClaimResult:
     n_networks: int
     evidence: list[str]
     notes: list[str] = field(default_factory=list)
+    #: per Monte Carlo cell: (H), kernel and measured E[(∂f/∂x_i)²] (see ``claims._levels``)
+    levels: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def control_verdict(self) -> str | None:
@@ -191,6 +193,7 @@ class ClaimResult:
             "parts": [p.to_dict() for p in self.parts],
             "control_parts": [p.to_dict() for p in self.control_parts],
             "notes": self.notes,
+            "levels": self.levels,
         }
 
 

@@ -175,6 +175,35 @@ def _parts_table(parts: list[dict[str, Any]]) -> str:
 ]"""
 
 
+def _levels_table(levels: list[dict[str, Any]]) -> str:
+    """(H), kernel and measured E[(∂f/∂x_i)²] per Monte Carlo cell (issue: three numbers side by side)."""
+    if not levels:
+        return ""
+    rows = [
+        _cells(
+            text(lv["cell"].removeprefix("main/")),
+            text(lv["input"]),
+            num(lv["h"]),
+            num(lv["kernel"]) if lv["kernel"] is not None else text("–"),
+            num(lv["measured"]),
+            _ci(lv["ci"]),
+            num(lv["n"], 6),
+        )
+        for lv in levels
+    ]
+    skipped = sorted({lv["note"] for lv in levels if lv["kernel"] is None})
+    note = ("; ".join(skipped) + ".") if skipped else ""
+    body = ",\n".join(rows)
+    return f"""*Three levels of prediction.* E[(∂f/∂x_i)²] averaged over the inputs, per cell: the (H) graph
+prediction the claim is judged against, the infinite-width kernel prediction (at one Gaussian input)
+and the Monte Carlo measurement. {text(note)}
+#text(size: 7.5pt)[
+#table(columns: (1fr, auto, auto, auto, auto, auto, auto), stroke: 0.4pt + luma(180), inset: 3.5pt,
+  table.header({_cells("*cell*", "*input*", "*(H)*", "*kernel*", "*measured*", "*95% CI*", "*n*")}),
+{body})
+]"""
+
+
 def _explanations(parts: list[dict[str, Any]]) -> str:
     items = []
     for p in parts:
@@ -288,6 +317,8 @@ def _claim_section(result: dict[str, Any], write: Any) -> str:
 {_parts_table(result["parts"])}
 
 {_explanations(result["parts"])}
+
+{_levels_table(result.get("levels") or [])}
 
 {counter}
 

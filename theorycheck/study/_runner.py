@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from theorycheck.claims import CATALOGUE, Cell, CellData, ClaimResult
+from theorycheck.claims._levels import prediction_levels
 from theorycheck.errors import TheorycheckError
 from theorycheck.sampler import resolve_device
 from theorycheck.sampler._sample import provenance
@@ -122,6 +123,10 @@ def _evaluate(spec: StudySpec, store: ResultStore, streams: dict[str, list[Cell]
             result = claim.evaluate(params, CellData(frames, maps))
         except Exception as exc:  # a bug in a check must not cost the other claims their verdicts
             result = ClaimResult(cid, "error", [], [], 0, [], [f"the evaluation failed: {type(exc).__name__}: {exc}"])
+        try:
+            result.levels = prediction_levels(claim, params, frames)
+        except Exception as exc:  # the side table must not cost the claim its verdict
+            result.notes.append(f"the (H)/kernel/measured table failed: {type(exc).__name__}: {exc}")
         result.evidence = sorted(
             str(store.rows_path(c).relative_to(store.root))
             for base in claim.cells(params)
