@@ -16,10 +16,10 @@ import torch
 
 from theorycheck.attacks._bounds import ChainBound, chained_bound
 from theorycheck.attacks._minimal import MinimalPerturbation, minimal_l2_perturbation
-from theorycheck.attacks._robustness import bound_report
+from theorycheck.attacks._robustness import bound_report, draw_networks
 from theorycheck.graph import Architecture, parse_input_shape
 from theorycheck.sampler._program import compile_program
-from theorycheck.sampler._rng import RNG_BLOCK, STREAM_CLASS, STREAM_INPUT, STREAM_WEIGHTS, block_generator
+from theorycheck.sampler._rng import RNG_BLOCK, STREAM_CLASS, block_generator
 
 __all__ = [
     "EPSILONS",
@@ -76,21 +76,17 @@ def first_order_scan(
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
     shape = parse_input_shape(input_shape)
     program = compile_program(arch, shape)
+    weights, x = draw_networks(program, seed, start, networks)
+    x.requires_grad_(True)
+    cpu = torch.device("cpu")
     blocks = range(start // RNG_BLOCK, (start + networks + RNG_BLOCK - 1) // RNG_BLOCK)
     sl = slice(start - blocks.start * RNG_BLOCK, start - blocks.start * RNG_BLOCK + networks)
-    cpu = torch.device("cpu")
-    parts: dict[int, list[torch.Tensor]] = {}
-    xs, cs = [], []
-    for b in blocks:
-        for k, w in program.draw_block(b, block_generator(seed, STREAM_WEIGHTS, b, cpu), RNG_BLOCK).items():
-            parts.setdefault(k, []).append(w)
-        xs.append(torch.randn((RNG_BLOCK, *shape), generator=block_generator(seed, STREAM_INPUT, b, cpu)))
-        cs.append(
+    c = torch.cat(
+        [
             torch.randint(0, program.n_logits, (RNG_BLOCK,), generator=block_generator(seed, STREAM_CLASS, b, cpu))
-        )
-    weights = {k: torch.cat(v)[sl].double() for k, v in parts.items()}
-    x = torch.cat(xs)[sl].double().requires_grad_(True)
-    c = torch.cat(cs)[sl]
+            for b in blocks
+        ]
+    )[sl]
     rows = torch.arange(networks)
 
     def loss(inp: torch.Tensor) -> torch.Tensor:

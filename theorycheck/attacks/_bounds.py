@@ -42,6 +42,7 @@ __all__ = [
     "algorithm_a1",
     "chained_bound",
     "rule_ratios",
+    "softmax_kappa",
     "taylor_bound",
 ]
 
@@ -124,14 +125,18 @@ def _weight(weights: dict[int, torch.Tensor], op: Op) -> torch.Tensor:
     return weights[op.index][0].double()
 
 
-def _softmax_kappa(w: torch.Tensor, h: torch.Tensor) -> tuple[int, float]:
-    """Theorem A.3 on the last dense layer: label and ``min_{c′≠c} (f_c − f_c′)/‖w_c − w_c′‖``."""
-    f = w @ h
+def softmax_kappa(w: torch.Tensor, h: torch.Tensor, b: torch.Tensor | None = None) -> tuple[int, float]:
+    """Theorem A.3 for the linear classifier ``f = W h + b``: the label c and
+    ``κ = min_{c′≠c} (f_c − f_c′)/‖w_c − w_c′‖`` (∞ when no other class can ever win)."""
+    f = w @ h if b is None else w @ h + b
     c = int(torch.argmax(f))
     kappa = min(
-        float((f[c] - f[k]) / torch.linalg.vector_norm(w[c] - w[k]))
-        for k in range(f.numel())
-        if k != c and float(torch.linalg.vector_norm(w[c] - w[k])) > 0
+        (
+            float((f[c] - f[k]) / torch.linalg.vector_norm(w[c] - w[k]))
+            for k in range(f.numel())
+            if k != c and float(torch.linalg.vector_norm(w[c] - w[k])) > 0
+        ),
+        default=math.inf,
     )
     return c, kappa
 
@@ -152,7 +157,7 @@ def chained_bound(
     inputs: dict[int, torch.Tensor] = {}
     with torch.no_grad():
         program.forward(x.double().unsqueeze(0), {k: v.double() for k, v in weights.items()}, inputs)
-    label, kappa = _softmax_kappa(_weight(weights, ops[-1]), inputs[ops[-1].index][0].reshape(-1))
+    label, kappa = softmax_kappa(_weight(weights, ops[-1]), inputs[ops[-1].index][0].reshape(-1))
     kappa_softmax = kappa
     rules: list[LayerRule] = []
     i = len(ops) - 2

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from theorycheck.attacks._bounds import chained_bound, fc_taylor_bound, rule_ratios
-from theorycheck.attacks._minimal import minimal_l2_perturbation
+from theorycheck.attacks._bounds import ChainBound, chained_bound, fc_taylor_bound, rule_ratios
+from theorycheck.attacks._minimal import MinimalPerturbation, minimal_l2_perturbation
 from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Architecture, parse_input_shape
 from theorycheck.sampler._program import Program, compile_program
@@ -49,6 +49,20 @@ def _nonnegative_features(program: Program) -> bool:
         if kind not in ("flatten", "avgpool", "maxpool", "globalavgpool", "globalmaxpool"):
             return False
     return False
+
+
+def _one_network(
+    program: Program, w: dict[int, torch.Tensor], x: torch.Tensor, *, invert: bool = False
+) -> tuple[ChainBound, MinimalPerturbation, dict[str, float]]:
+    """The chain at ``x``, the smallest verified perturbation, and the rule ratios along it (if found)."""
+
+    def f(z: torch.Tensor) -> torch.Tensor:
+        return program.forward(z.unsqueeze(0), w)[0]
+
+    chain = chained_bound(program, w, x, invert=invert)
+    attack = minimal_l2_perturbation(f, x)
+    ratios = rule_ratios(program, w, x, attack.r, chain) if attack.success else {}
+    return chain, attack, ratios
 
 
 def rule_columns(columns: list[str]) -> dict[str, tuple[str, str]]:
@@ -86,16 +100,10 @@ def bound_attack_rows(
     for i in range(networks):
         w = {k: v[i : i + 1] for k, v in weights.items()}
         x = xs[i]
-
-        def f(z: torch.Tensor, w: dict[int, torch.Tensor] = w) -> torch.Tensor:
-            return program.forward(z.unsqueeze(0), w)[0]
-
-        chain = chained_bound(program, w, x, invert=mutant and bound == "chain")
+        chain, attack, ratios = _one_network(program, w, x, invert=mutant and bound == "chain")
         value = chain.bound
         if bound == "fc":
             value = fc_taylor_bound(program, w, x, chain.kappa_softmax, mutant=mutant)[0]
-        attack = minimal_l2_perturbation(f, x)
-        ratios = rule_ratios(program, w, x, attack.r, chain) if attack.success else {}
         row = {
             "network": float(start + i),
             "bound": value,
@@ -138,18 +146,16 @@ def bound_report(
     out = []
     for i in range(networks):
         w = {k: v[i : i + 1] for k, v in weights.items()}
-        chain = chained_bound(program, w, xs[i])
+        if attack:
+            chain, found, ratios = _one_network(program, w, xs[i])
+        else:
+            chain = chained_bound(program, w, xs[i])
         item: dict[str, Any] = {"network": start + i, **chain.to_dict()}
         try:
             item["fc_bound"] = fc_taylor_bound(program, w, xs[i], chain.kappa_softmax)[0]
         except TheorycheckError:
             item["fc_bound"] = None
         if attack:
-
-            def f(z: torch.Tensor, w: dict[int, torch.Tensor] = w) -> torch.Tensor:
-                return program.forward(z.unsqueeze(0), w)[0]
-
-            found = minimal_l2_perturbation(f, xs[i])
             item["attack"] = {
                 "norm": found.norm if found.success else None,
                 "success": found.success,
@@ -159,7 +165,6 @@ def bound_report(
                 "ratio": chain.bound / found.norm if found.success and found.norm > 0 else None,
             }
             if found.success:
-                ratios = rule_ratios(program, w, xs[i], found.r, chain)
                 for k, layer in enumerate(item["layers"]):
                     layer["ratio_along_attack"] = ratios[f"rule{k}"]
                 item["softmax_ratio_along_attack"] = ratios["softmax"]

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from theorycheck.attacks._bounds import ACTIVATION_BOUNDS, algorithm_a1
+from theorycheck.attacks._bounds import ACTIVATION_BOUNDS, algorithm_a1, softmax_kappa
 from theorycheck.properties._search import Property, Raw
 
 __all__ = ["PROPERTIES", "PropertyClaim", "planted_false_inequality"]
@@ -575,14 +575,7 @@ def _fc_bound(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
 
     f, h = _fc_net(struct, raw)
     x, v, w = raw["x"].detach(), raw["v"].detach(), raw["w"].detach()
-    b2 = raw["b2"].detach()
-    scores = w @ h + b2
-    c = int(torch.argmax(scores))
-    kappa = min(
-        float((scores[c] - scores[k]) / (torch.linalg.vector_norm(w[c] - w[k]) + TINY))
-        for k in range(len(scores))
-        if k != c
-    )
+    _, kappa = softmax_kappa(w, h, raw["b2"].detach())
     with torch.enable_grad():
         z = (v @ x + raw["b1"].detach()).requires_grad_(True)
         (gp,) = torch.autograd.grad(_ACT[struct["act"]](z).sum(), z)
@@ -652,10 +645,7 @@ def _chain_linear(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
     jac = torch.autograd.functional.jacobian(f, x).reshape(len(b), -1)
     feats = _conv(k, x, s).reshape(-1)
     scores = w @ feats + b
-    c = int(torch.argmax(scores))
-    kappa = min(
-        float((scores[c] - scores[j]) / (torch.linalg.vector_norm(w[c] - w[j]) + TINY)) for j in range(len(b)) if j != c
-    )
+    _, kappa = softmax_kappa(w, feats, b)
     norm_k = float(torch.linalg.vector_norm(k))
     bound = kappa * norm_k if struct.get("mutant") else kappa / (norm_k + TINY)
     exact = exact_min_perturbation(

@@ -369,18 +369,14 @@ def _apply(frames: list[Frame], mix: _Mix) -> _Mix:
             if sum(len(o) > 1 for o in outs) > 1:
                 raise _NotCovered("add{…} of two concatenations is not covered at kernel level")
             mix = _add(outs)
-        elif isinstance(node, Concat):
+        elif isinstance(node, Concat):  # each branch's groups keep their shares, scaled by its channel share
             total = fr.out_shape[0]
             mix = [
-                (sh * branch_frames_channels / total, st)
-                for branch, branch_frames_channels in zip(fr.branches, _branch_channels(fr), strict=True)
+                (sh * (branch[-1].out_shape[0] if branch else fr.in_shape[0]) / total, st)
+                for branch in fr.branches
                 for sh, st in _apply(branch, mix)
             ]
     return mix
-
-
-def _branch_channels(fr: Frame) -> list[int]:
-    return [b[-1].out_shape[0] if b else fr.in_shape[0] for b in fr.branches]
 
 
 class _NotCovered(Exception):
