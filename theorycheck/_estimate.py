@@ -157,8 +157,8 @@ def estimate(
     return EstimateReport(arch.to_text(), shape, target, stats, prediction, note, result, kernel_note)
 
 
-#: estimate computes the kernel level only when every layer has at most this many positions (fast)
-KERNEL_MAX_POSITIONS = 256
+#: estimate computes the kernel level only when every layer has at most this many positions (3×32×32: seconds)
+KERNEL_MAX_POSITIONS = 1024
 
 
 def _kernel_predictions(

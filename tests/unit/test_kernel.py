@@ -25,6 +25,8 @@ POOLED = "conv(8,3,padding=circular) relu conv(8,3,padding=circular) relu avgpoo
         ("conv(4,3,padding=circular) relu conv(4,3,padding=circular) relu flatten dense(2)", "2x6x6"),
         ("conv(4,2,stride=2,padding=circular) relu conv(4,3,padding=circular) relu flatten dense(2)", "2x8x8"),
         (STRIDED, "3x12x12"),
+        # the scope limit of studies: 3x32x32 (A_i, M_i kept on their receptive-field support rows)
+        ("conv(8,3,padding=circular) relu conv(8,3,padding=circular) relu flatten dense(10,gain=1)", "3x32x32"),
         # branches: a residual dense net, a residual and a concatenation in circular conv nets without pooling
         ("dense(16) relu residual{dense(16) relu dense(16)} relu dense(2)", "12"),
         (

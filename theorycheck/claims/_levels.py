@@ -20,9 +20,10 @@ from theorycheck.stats import mean_ci
 __all__ = ["KERNEL_INPUTS", "KERNEL_MAX_POSITIONS", "prediction_levels"]
 
 #: the kernel level is computed for cells whose largest layer has at most this many spatial positions
-KERNEL_MAX_POSITIONS = 144
+#: (3×32×32 inputs: seconds per 2-layer net on 2 cores; 64×64 would take minutes per cell)
+KERNEL_MAX_POSITIONS = 1024
 #: Gaussian inputs the kernel prediction is averaged over (the measurement averages over every network's input;
-#: the kernel map of ReLU nets varies little with the input, and each input costs O(d · P²) per layer)
+#: the kernel map of ReLU nets varies little with the input, and each input costs O(d · R · P) per layer)
 KERNEL_INPUTS = 1
 
 
