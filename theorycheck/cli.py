@@ -502,7 +502,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="run cells on a local Dask cluster of N worker processes",
+        help=(
+            "run cells on a local Dask cluster of N worker processes; with a CUDA device the Monte Carlo cells "
+            "stay in this process (one owner of the card) while the workers run the CPU cells at the same time"
+        ),
     )
     r.add_argument(
         "--scheduler",

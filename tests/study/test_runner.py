@@ -124,6 +124,17 @@ def test_dask_workers_give_identical_results(tiny_study: Path, tmp_path: Path) -
             )
 
 
+def test_device_cells_in_process_next_to_cpu_workers(tiny_study: Path, tmp_path: Path) -> None:
+    """What a CUDA study does with --workers: Monte Carlo cells here, the other cells on the workers."""
+    local = run_study(tiny_study, tmp_path / "local")
+    mixed = run_study(tiny_study, tmp_path / "mixed", workers=2, device_cells_in_process=True)
+    assert mixed.verdicts == local.verdicts
+    metas = [json.loads(p.read_text()) for p in (tmp_path / "mixed" / "cells").glob("*/meta.json")]
+    assert {m["kind"] for m in metas} > {"sample"}
+    for m in metas:
+        assert (m["process"] == os.getpid()) == (m["kind"] == "sample"), m["cell_id"]
+
+
 def test_cli_run_exit_codes(tiny_study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(tiny_study), "--out", str(tmp_path / "a"), "--json"]) == 0
     verdicts = json.loads(capsys.readouterr().out)

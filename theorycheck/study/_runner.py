@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,22 +47,47 @@ class StudyResult:
         return next(v["verdict"] for v in self.verdicts if v["claim"] == claim)
 
 
-def _run_cell(cell: Cell, root: str, key: str, study_seed: int, device: str, precision: str) -> tuple[str, float]:
-    """Compute one cell and store it (runs in-process or on a Dask worker)."""
+def _run_cell(
+    cell: Cell, root: str, key: str, study_seed: int, device: str, precision: str, threads: int | None = None
+) -> tuple[str, float]:
+    """Compute one cell and store it (runs in-process or on a Dask worker with ``threads`` torch threads)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     store = ResultStore(root)
     store.discard(cell)
     t0 = time.perf_counter()
     rows, prov, maps = execute_cell(cell, study_seed=study_seed, device=device, precision=precision)
     seconds = time.perf_counter() - t0
-    meta = {"seed": cell_seed(study_seed, cell), "study_seed": study_seed, "seconds": seconds, "provenance": prov}
+    meta = {
+        "seed": cell_seed(study_seed, cell),
+        "study_seed": study_seed,
+        "seconds": seconds,
+        "process": os.getpid(),
+        "provenance": prov,
+    }
     store.write_cell(cell, key, rows, meta, maps)
     return cell.id, seconds
 
 
+#: cells of these kinds use the study's device; every other kind runs on the CPU
+DEVICE_KINDS = frozenset({"sample"})
+
+
 class _Executor:
-    def __init__(self, workers: int | None, scheduler: str | None) -> None:
+    """In-process, on a local Dask cluster (``workers``) or on an existing one (``scheduler``).
+
+    With a local cluster and a CUDA study, the device cells run in this process, one after the other (one
+    process owns the card, and chunks are sized to its memory), while the CPU cells (property searches,
+    attacks, path enumeration, graph cells) run on the worker processes at the same time.
+    """
+
+    def __init__(self, workers: int | None, scheduler: str | None, device_cells_here: bool | None, device: str) -> None:
         self.client: Any = None
         self.cluster: Any = None
+        self.threads: int | None = None
+        self.device_cells_here = False
         if scheduler or workers:
             try:
                 from dask.distributed import Client, LocalCluster
@@ -77,6 +103,8 @@ class _Executor:
                     n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
                 )
                 self.client = Client(self.cluster)
+                self.threads = max(1, (os.cpu_count() or 1) // (workers or 1))
+                self.device_cells_here = device.startswith("cuda") if device_cells_here is None else device_cells_here
 
     def run(self, cells: list[Cell], keys: dict[str, str], common: tuple[Any, ...], progress: Progress | None) -> None:
         """Compute and store ``cells``; ``common`` = (root, study seed, device, precision)."""
@@ -92,9 +120,26 @@ class _Executor:
             return
         from dask.distributed import as_completed
 
-        futures = [self.client.submit(_run_cell, cell, root, keys[cell.id], *rest, pure=False) for cell in cells]
-        for done, fut in enumerate(as_completed(futures), start=1):
+        here = [c for c in cells if self.device_cells_here and c.kind in DEVICE_KINDS]
+        remote = [c for c in cells if not (self.device_cells_here and c.kind in DEVICE_KINDS)]
+        futures = [
+            self.client.submit(_run_cell, cell, root, keys[cell.id], *rest, self.threads, pure=False) for cell in remote
+        ]
+        done = 0
+        pending = as_completed(futures)
+        for cell in here:
+            _run_cell(cell, root, keys[cell.id], *rest)
+            done += 1
+            if progress:
+                progress(cell.id, done, total)
+            while pending.has_ready():  # CPU cells that finished meanwhile
+                cell_id, _ = next(pending).result()
+                done += 1
+                if progress:
+                    progress(cell_id, done, total)
+        for fut in pending:
             cell_id, _ = fut.result()
+            done += 1
             if progress:
                 progress(cell_id, done, total)
 
@@ -164,6 +209,7 @@ def run_study(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    device_cells_in_process: bool | None = None,
 ) -> StudyResult:
     """Run (or resume) a study into ``out``; complete cells are reused, partial ones recomputed.
 
@@ -173,6 +219,8 @@ def run_study(
         scheduler: address of an existing Dask scheduler (``tcp://HOST:PORT``); the
             output directory must be on a filesystem the workers share.
         progress: called with ``(cell id, index, total)`` before/after each cell.
+        device_cells_in_process: with ``workers``, compute the device (Monte Carlo) cells in this process while
+            the workers compute the CPU cells; default: when the study's device is CUDA.
     """
     spec = study if isinstance(study, StudySpec) else load_study(study)
     if workers is not None and workers <= 0:
@@ -189,7 +237,7 @@ def run_study(
             if known is not None and (known[0].params != cell.params or known[0].networks != cell.networks):
                 raise TheorycheckError(f"claims disagree on the parameters of the shared cell {cell.stream}")
             streams.setdefault(cell.stream, [cell])
-    executor = _Executor(workers, scheduler)
+    executor = _Executor(workers, scheduler, device_cells_in_process, device)
     try:
         while True:
             keys = {
