@@ -44,7 +44,9 @@ def kernel_nets(draw: Any) -> tuple[str, str]:
             layers += [act, "concat{conv(2,3,padding=circular) relu | conv(1,1)}", draw(_conv())]
         else:
             layers.append(draw(_conv()))
-    layers += [draw(st.sampled_from(["relu", "tanh"])), draw(st.sampled_from(["flatten", "globalavgpool"])), "dense(2)"]
+    layers += [draw(st.sampled_from(["relu", "tanh"])), draw(st.sampled_from(["flatten", "globalavgpool"]))]
+    heads = [["dense(2)"], ["dense(3)", "relu", "dense(2)"], ["dense(3)", "softplus", "dense(2)"]]
+    layers += draw(st.sampled_from(heads))
     arch, shape = " ".join(layers), f"{draw(st.integers(1, 2))}x{side}x{side}"
     try:
         Architecture.parse(arch).shapes(shape)
