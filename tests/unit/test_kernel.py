@@ -137,3 +137,21 @@ def test_smooth_coefficients_against_adaptive_integration(fn: str) -> None:
     # dblquad's own accuracy at this correlation is ~1e-10 relative
     assert f_ab == pytest.approx(ref_ab, rel=1e-8)
     assert f_ac == pytest.approx(ref_ac, rel=1e-8)
+
+
+@pytest.mark.parametrize("fn", ["tanh", "sigmoid", "softplus"])
+def test_smooth_coefficients_at_zero_variance_are_point_values(fn: str) -> None:
+    """An orphan position (no input reaches it) has K = 0: then u = v = 0 and every expectation is a product of
+    derivatives at 0, e.g. F = φ(0)², F_c = φ′(0)², F_ac = ½φ‴(0)φ′(0)."""
+    d = [float(t) for t in _derivatives(fn, torch.tensor(0.0, dtype=torch.float64))]
+    expected = [
+        d[0] ** 2,
+        0.5 * d[2] * d[0],
+        d[1] ** 2,
+        0.25 * d[2] ** 2,
+        0.5 * d[1] * d[3],
+        0.5 * d[3] * d[1],
+        d[2] ** 2,
+    ]
+    got = [float(c[0, 0]) for c in smooth_coefficients(torch.zeros(1, 1, dtype=torch.float64), fn)]
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)

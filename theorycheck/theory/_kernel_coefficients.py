@@ -85,7 +85,10 @@ def quadrature_nodes(fn: str, max_variance: float) -> tuple[torch.Tensor, torch.
     (A fixed 40-node Gauss-Hermite rule, used before, was off by up to 4% on ``F_ab`` for tanh at He init.)
     """
     delta = SINGULARITY_DISTANCE[fn] / math.sqrt(max(max_variance, 1e-12))
-    h = 2 * math.pi * delta / math.log(1 / QUADRATURE_TOLERANCE)
+    log_tol = math.log(1 / QUADRATURE_TOLERANCE)
+    # the Gaussian factor alone has trapezoid error exp(−2π²/h²): it bounds h when φ is nearly linear over the
+    # Gaussian's width (small variance, e.g. zero for an orphan position)
+    h = min(2 * math.pi * delta / log_tol, math.pi * math.sqrt(2 / log_tol))
     half = math.ceil(_Z_MAX / h)
     z = h * torch.arange(-half, half + 1, dtype=torch.float64)
     return z, h * torch.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)

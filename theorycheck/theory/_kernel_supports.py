@@ -89,9 +89,11 @@ class Index:
         self.positions = mask.shape[1]
         counts = mask.sum(dim=1)
         n = max(int(counts.max()) if counts.numel() else 1, 1)
-        order = torch.argsort((~mask).to(torch.int8), dim=1, stable=True)[:, :n]
+        row, col = mask.nonzero(as_tuple=True)  # row-major: each row's positions in increasing order
+        slot = torch.arange(row.numel()) - (torch.cumsum(counts, 0) - counts)[row]
+        self.pos = torch.zeros(mask.shape[0], n, dtype=torch.long)
+        self.pos[row, slot] = col
         self.valid = torch.arange(n)[None, :] < counts[:, None]
-        self.pos = torch.where(self.valid, order, 0)
         self._loc: torch.Tensor | None = None
 
     @property
