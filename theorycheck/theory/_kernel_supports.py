@@ -23,25 +23,9 @@ import torch
 
 from theorycheck.graph import Activation, Add, AvgPool, Concat, Conv, Dense, Flatten, GlobalAvgPool
 from theorycheck.theory._frames import Frame
+from theorycheck.theory._maps import offset_index
 
-__all__ = ["Index", "conv_gathers", "needs", "offset_index", "pool_gathers", "supports"]
-
-
-def offset_index(
-    n_in: int, n_out: int, kernel: int, stride: int, dilation: int, before: int, padding: str
-) -> np.ndarray:
-    """``idx[o, a]``: input position read by offset ``a`` of output ``o`` (−1 for a zero-padding position)."""
-    idx = np.full((n_out, kernel), -1, dtype=np.int64)
-    for o in range(n_out):
-        for a in range(kernel):
-            p = o * stride + a * dilation - before
-            if padding == "circular":
-                p %= n_in
-            elif padding == "reflect":
-                p = -p if p < 0 else (2 * (n_in - 1) - p if p >= n_in else p)
-            if 0 <= p < n_in:
-                idx[o, a] = p
-    return idx
+__all__ = ["Index", "conv_gathers", "needs", "pool_gathers", "supports"]
 
 
 def conv_gathers(node: Conv, h: int, w: int, ho: int, wo: int) -> list[torch.Tensor]:

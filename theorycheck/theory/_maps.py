@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from theorycheck.graph import Conv, Dense, GlobalAvgPool, GlobalMaxPool, Node, Pool, Shape
 
-__all__ = ["PRIME", "StructuralMap", "axis_matrix", "structural_map"]
+__all__ = ["PRIME", "StructuralMap", "axis_matrix", "offset_index", "structural_map"]
 
 PRIME = 2**31 - 1  # Mersenne prime: residues multiply without int64 overflow
 
@@ -40,19 +40,28 @@ def axis_matrix(
     without repeating the edge (PyTorch's ``reflect``).
     """
     m = np.zeros((n_out, n_in), dtype=np.int64)
+    for o, row in enumerate(offset_index(n_in, n_out, kernel, stride, dilation, before, padding)):
+        for p in row[row >= 0]:
+            m[o, p] += 1
+    return m
+
+
+def offset_index(
+    n_in: int, n_out: int, kernel: int, stride: int, dilation: int, before: int, padding: str
+) -> NDArray[np.int64]:
+    """``idx[o, a]``: the input position read by offset ``a`` of output ``o`` along one axis, −1 where it
+    falls in zero padding (see ``axis_matrix`` for the padding modes)."""
+    idx = np.full((n_out, kernel), -1, dtype=np.int64)
     for o in range(n_out):
         for a in range(kernel):
             p = o * stride + a * dilation - before
             if padding == "circular":
                 p %= n_in
             elif padding == "reflect":
-                if p < 0:
-                    p = -p
-                elif p >= n_in:
-                    p = 2 * (n_in - 1) - p
+                p = -p if p < 0 else (2 * (n_in - 1) - p if p >= n_in else p)
             if 0 <= p < n_in:
-                m[o, p] += 1
-    return m
+                idx[o, a] = p
+    return idx
 
 
 @dataclass(frozen=True)
