@@ -118,8 +118,10 @@ def estimate(
     method: str = "auto",
     chunk: int | None = None,
     progress: Callable[[int], None] | None = None,
+    kernel: bool = True,
 ) -> EstimateReport:
-    """Sample ``networks`` networks and compare each statistic with its prediction."""
+    """Sample ``networks`` networks and compare each statistic with its prediction ((H), and the infinite-width
+    kernel level when ``kernel`` and every layer has at most ``KERNEL_MAX_POSITIONS`` positions)."""
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     arch.output_shape(shape)
@@ -138,20 +140,22 @@ def estimate(
         progress=progress,
     )
     prediction, predicted, note = _predictions(arch, shape, result, target, output)
-    kernel, kernel_note = _kernel_predictions(arch, shape, target, result)
+    kernel_values, kernel_note = (
+        _kernel_predictions(arch, shape, target, result) if kernel else ({}, "kernel level: not computed (--no-kernel)")
+    )
     stats: dict[str, StatisticEstimate] = {}
     for stat in STATISTICS:
         est = mean_ci(_per_network(result, stat))
         pred = predicted[stat]
         rd = relative_deviation(est, pred)
-        kd = relative_deviation(est, kernel.get(stat))
+        kd = relative_deviation(est, kernel_values.get(stat))
         stats[_KEYS[stat]] = StatisticEstimate(
             _KEYS[stat],
             est,
             pred,
             None if rd is None else rd[0],
             None if rd is None else rd[1],
-            kernel.get(stat),
+            kernel_values.get(stat),
             None if kd is None else kd[0],
         )
     return EstimateReport(arch.to_text(), shape, target, stats, prediction, note, result, kernel_note)
