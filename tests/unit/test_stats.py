@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.stats as sps
 
 from theorycheck.stats import (
     Margins,
+    bootstrap_mean_ci,
     decide,
     fit_power_law,
     fit_ratio_power_law,
@@ -115,3 +117,13 @@ def test_heavy_tails_switch_to_the_bootstrap() -> None:
     light = rng.normal(size=5000)
     assert robust_mean_ci(heavy).ci != mean_ci(heavy).ci
     assert robust_mean_ci(light).ci == mean_ci(light).ci
+
+
+@pytest.mark.parametrize("n", [30, 1000, 6000])
+def test_bootstrap_matches_scipy_bca(n: int) -> None:
+    """The O(n) BCa of the mean equals scipy's generic BCa (O(n²) jackknife) on the same resampling stream."""
+    x = np.random.default_rng(n).standard_t(2.5, n) ** 2
+    ours = bootstrap_mean_ci(x, seed=7)
+    ref = sps.bootstrap((x,), np.mean, n_resamples=2000, method="BCa", rng=np.random.default_rng(7))
+    np.testing.assert_allclose(ours.ci, (ref.confidence_interval.low, ref.confidence_interval.high), rtol=1e-12)
+    assert ours.se == pytest.approx(ref.standard_error, rel=1e-12)

@@ -63,16 +63,39 @@ def running_means(values: ArrayLike, sizes: Sequence[int], *, level: float = 0.9
             yield n, mean_ci(x[:n], level=level)
 
 
+#: bootstrap resamples drawn per batch (memory: batch × n indices)
+_BOOTSTRAP_BATCH = 200
+
+
 def bootstrap_mean_ci(values: ArrayLike, *, level: float = 0.95, seed: int = 0, resamples: int = 2000) -> Estimate:
-    """BCa bootstrap interval of the mean over networks (scipy), for heavy-tailed statistics."""
+    """BCa bootstrap interval of the mean over networks, for heavy-tailed statistics (Efron 1987, JASA 82:171).
+
+    The same algorithm and resampling stream as ``scipy.stats.bootstrap(..., method="BCa")`` (the tests check
+    agreement), with the jackknife of the mean in closed form, ``θ₍ᵢ₎ = (Σx − xᵢ)/(n − 1)``: O(n) instead of
+    scipy's O(n²) leave-one-out samples (25 s for 32,000 networks).
+    """
     x = np.asarray(values, dtype=np.float64).ravel()
-    res = sps.bootstrap(
-        (x,), np.mean, confidence_level=level, n_resamples=resamples, method="BCa", rng=np.random.default_rng(seed)
+    n = x.size
+    if n < 2:
+        raise ValueError("a confidence interval needs at least two networks")
+    rng = np.random.default_rng(seed)
+    means = np.concatenate(
+        [
+            x[rng.integers(0, n, (min(_BOOTSTRAP_BATCH, resamples - b), n))].mean(axis=-1)
+            for b in range(0, resamples, _BOOTSTRAP_BATCH)
+        ]
     )
-    se = float(res.standard_error)
-    return Estimate(
-        float(x.mean()), (float(res.confidence_interval.low), float(res.confidence_interval.high)), se, x.size, level
-    )
+    theta = float(x.mean())
+    z0 = sps.norm.ppf(((means < theta).sum() + (means <= theta).sum()) / (2 * resamples))
+    jack = (x.sum() - x) / (n - 1)
+    dev = jack.mean() - jack
+    spread = float((dev**2).sum())
+    accel = float((dev**3).sum()) / (6 * spread**1.5) if spread > 0 else 0.0
+    z_lo, z_hi = sps.norm.ppf((1 - level) / 2), sps.norm.ppf((1 + level) / 2)
+    q_lo = sps.norm.cdf(z0 + (z0 + z_lo) / (1 - accel * (z0 + z_lo)))
+    q_hi = sps.norm.cdf(z0 + (z0 + z_hi) / (1 - accel * (z0 + z_hi)))
+    lo, hi = np.percentile(means, [100 * q_lo, 100 * q_hi])
+    return Estimate(theta, (float(lo), float(hi)), float(means.std(ddof=1)), n, level)
 
 
 #: excess kurtosis beyond which the mean's t-interval is replaced by a bootstrap interval
