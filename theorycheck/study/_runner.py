@@ -51,10 +51,18 @@ def _run_cell(
     cell: Cell, root: str, key: str, study_seed: int, device: str, precision: str, threads: int | None = None
 ) -> tuple[str, float]:
     """Compute one cell and store it (runs in-process or on a Dask worker with ``threads`` torch threads)."""
-    if threads is not None:
+    if threads is not None:  # on a Dask worker
+        import warnings
+
         import torch
+        from hypothesis.errors import HypothesisDeprecationWarning
 
         torch.set_num_threads(threads)
+        # The worker's own threads touch the global `random` state while hypothesis watches it during a draw;
+        # the property strategies do not use `random` (in-process runs never warn, verdicts are identical).
+        warnings.filterwarnings(
+            "ignore", message="Do not use the `random` module inside strategies", category=HypothesisDeprecationWarning
+        )
     store = ResultStore(root)
     store.discard(cell)
     t0 = time.perf_counter()
