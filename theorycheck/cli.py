@@ -88,7 +88,15 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from theorycheck.theory import kernel_summary, predict
 
     if args.level == "kernel":
-        kern = kernel_summary(args.arch, args.input, inputs=args.inputs, seed=args.seed).to_dict()
+        from tqdm import tqdm
+
+        with tqdm(desc="kernel level", unit="coord", file=sys.stderr, disable=None, leave=False) as bar:
+
+            def step(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            kern = kernel_summary(args.arch, args.input, inputs=args.inputs, seed=args.seed, progress=step).to_dict()
         print(json.dumps(kern, indent=2)) if args.json else _print_kernel(kern)
         return 0
     pred = predict(args.arch, args.input, output=args.output).to_dict()

@@ -155,3 +155,13 @@ def test_smooth_coefficients_at_zero_variance_are_point_values(fn: str) -> None:
     ]
     got = [float(c[0, 0]) for c in smooth_coefficients(torch.zeros(1, 1, dtype=torch.float64), fn)]
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_progress_counts_every_coordinate_once() -> None:
+    calls: list[tuple[int, int]] = []
+    kernel_summary(
+        "conv(4,3,padding=circular) relu flatten dense(1)", "2x6x6", inputs=2, progress=lambda *a: calls.append(a)
+    )
+    done = [c[0] for c in calls]
+    assert calls and all(c[1] == 2 * 72 for c in calls)
+    assert done == sorted(done) and done[-1] == 2 * 72

@@ -44,6 +44,7 @@ which bounds the image size (``KERNEL_MAX_PAIRS``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,10 +225,16 @@ class _NotCovered(Exception):
 
 
 def kernel_predict(
-    arch: Architecture | str, input_shape: Shape | str | int, x: np.ndarray | torch.Tensor
+    arch: Architecture | str,
+    input_shape: Shape | str | int,
+    x: np.ndarray | torch.Tensor,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> KernelPrediction:
-    """``E[(∂f/∂x_i)²]`` for every input ``i`` at input ``x``, in the infinite-width limit (float64)."""
-    return _kernel_predict(arch, input_shape, x, full_support=False)
+    """``E[(∂f/∂x_i)²]`` for every input ``i`` at input ``x``, in the infinite-width limit (float64).
+
+    ``progress(done, d)`` is called after each chunk of inputs i."""
+    return _kernel_predict(arch, input_shape, x, full_support=False, progress=progress)
 
 
 def _chunk_lists(
@@ -255,7 +262,12 @@ def _chunk_lists(
 
 
 def _kernel_predict(
-    arch: Architecture | str, input_shape: Shape | str | int, x: np.ndarray | torch.Tensor, *, full_support: bool
+    arch: Architecture | str,
+    input_shape: Shape | str | int,
+    x: np.ndarray | torch.Tensor,
+    *,
+    full_support: bool,
+    progress: Callable[[int, int], None] | None = None,
 ) -> KernelPrediction:
     """``full_support=True`` stores ``A_i`` and ``M_i`` on every position pair (the reference layout for tests)."""
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
@@ -300,6 +312,8 @@ def _kernel_predict(
         result[lo : lo + inputs.numel()] = state.m.reshape(-1).numpy()
         lo += inputs.numel()
         size = max(1, KERNEL_CHUNK_ELEMENTS // largest)
+        if progress:
+            progress(lo, d)
     cmap = result.reshape(shape)
     return KernelPrediction(cmap, float(result.sum()), True, None)
 
@@ -349,17 +363,26 @@ class KernelSummary:
 
 
 def kernel_summary(
-    arch: Architecture | str, input_shape: Shape | str | int, *, inputs: int = 3, seed: int = 0
+    arch: Architecture | str,
+    input_shape: Shape | str | int,
+    *,
+    inputs: int = 3,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> KernelSummary:
-    """Kernel-level ``E[(∂f/∂x_i)²]`` map averaged over ``inputs`` standard Gaussian inputs (seeded)."""
+    """Kernel-level ``E[(∂f/∂x_i)²]`` map averaged over ``inputs`` standard Gaussian inputs (seeded).
+
+    ``progress(done, total)`` counts coordinates over all inputs (``total = inputs · d``)."""
     from theorycheck.theory._gaussian import expected_l1, expected_linf
 
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     rng = np.random.default_rng(seed)
     maps = []
-    for _ in range(inputs):
-        kp = kernel_predict(arch, shape, rng.standard_normal(int(np.prod(shape))))
+    d = int(np.prod(shape))
+    for j in range(inputs):
+        step = None if progress is None else (lambda done, _d, j=j: progress(j * d + done, inputs * d))
+        kp = kernel_predict(arch, shape, rng.standard_normal(d), progress=step)
         if not kp.covered:
             return KernelSummary(arch.to_text(), shape, inputs, seed, None, None, None, None, False, kp.reason)
         assert kp.coord_var_map is not None
