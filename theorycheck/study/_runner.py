@@ -128,8 +128,10 @@ class _Executor:
             return
         from dask.distributed import as_completed
 
-        here = [c for c in cells if self.device_cells_here and c.kind in DEVICE_KINDS]
-        remote = [c for c in cells if not (self.device_cells_here and c.kind in DEVICE_KINDS)]
+        here: list[Cell] = []
+        remote: list[Cell] = []
+        for cell in cells:
+            (here if self.device_cells_here and cell.kind in DEVICE_KINDS else remote).append(cell)
         futures = [
             self.client.submit(_run_cell, cell, root, keys[cell.id], *rest, self.threads, pure=False) for cell in remote
         ]

@@ -44,6 +44,7 @@ which bounds the image size (``KERNEL_MAX_PAIRS``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +75,7 @@ from theorycheck.theory._kernel_ops import (
     dense_after,
     first_layer,
     global_average,
+    memo,
     reindex,
 )
 from theorycheck.theory._kernel_supports import Index, conv_gathers, needs, supports
@@ -173,7 +175,8 @@ def _apply(frames: list[Frame], mix: _Mix, ch: _Chunk) -> _Mix:
         rows, cols = ch.rows[key], ch.cols[key]
         if isinstance(node, Activation):
             mix = [
-                (sh, activation(st, _memo(ch.cache, (key, gi), node.fn, st.k), cols)) for gi, (sh, st) in enumerate(mix)
+                (sh, activation(st, memo(ch.cache, (key, gi), functools.partial(_coefficients, node.fn, st.k)), cols))
+                for gi, (sh, st) in enumerate(mix)
             ]
         elif isinstance(node, Conv):
             scale = node.init.variance(fr.in_shape[0] * node.kernel**2) * fr.in_shape[0]
@@ -212,12 +215,6 @@ def _apply(frames: list[Frame], mix: _Mix, ch: _Chunk) -> _Mix:
         elif not isinstance(node, Flatten):  # pragma: no cover - _uncovered refuses every other node
             raise _NotCovered(f"{node.kind} is not covered at kernel level")
     return mix
-
-
-def _memo(cache: dict[Any, Any], key: Any, fn: str, k: torch.Tensor) -> Any:
-    if key not in cache:
-        cache[key] = _coefficients(fn, k)
-    return cache[key]
 
 
 class _NotCovered(Exception):

@@ -16,7 +16,7 @@ from theorycheck.graph import AvgPool, Conv, Dense, Shape
 from theorycheck.theory._kernel_coefficients import Coefficients
 from theorycheck.theory._kernel_supports import Index, conv_gathers, pool_gathers
 
-__all__ = ["State", "activation", "avgpool", "conv", "dense_after", "first_layer", "global_average", "reindex"]
+__all__ = ["State", "activation", "avgpool", "conv", "dense_after", "first_layer", "global_average", "memo", "reindex"]
 
 
 class State:
@@ -44,7 +44,8 @@ def _take(t: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tens
     return t.gather(2, cols[:, None, :].expand(n, r, -1)).gather(1, rows[:, :, None].expand(n, -1, cols.shape[1]))
 
 
-def _memo(cache: dict[Any, Any], key: Any, compute: Callable[[], Any]) -> Any:
+def memo(cache: dict[Any, Any], key: Any, compute: Callable[[], Any]) -> Any:
+    """``cache[key]``, computed once (K-derived quantities shared by all chunks of inputs)."""
     if key not in cache:
         cache[key] = compute()
     return cache[key]
@@ -73,7 +74,7 @@ def first_layer(
     gathers = conv_gathers(node, h, w, ho, wo)
     img = x.reshape(c, h * w)
     patches = torch.stack([img[:, g.clamp_min(0)] * (g >= 0).to(x.dtype) for g in gathers], dim=1)  # (C, off, P)
-    k = _memo(cache, "first", lambda: gain_var * torch.einsum("cap,caq->pq", patches, patches))
+    k = memo(cache, "first", lambda: gain_var * torch.einsum("cap,caq->pq", patches, patches))
     ch, pos = inputs // (h * w), inputs % (h * w)
     hits = torch.stack([((g[rows.pos] == pos[:, None]) & rows.valid).to(x.dtype) for g in gathers], dim=2)
     offsets = torch.arange(len(gathers))
@@ -93,10 +94,11 @@ def activation(s: State, coefficients: Coefficients, cols: Index) -> State:
     diag_slots = s.cols.slots(sup, valid)  # the column slot of each support row's own position
     padded_a, _ = s.padded()
     a_dot = 2 * padded_a.gather(2, diag_slots.unsqueeze(2)).squeeze(2) * vf  # (I, R)
-    a_pq = _take(padded_a, torch.arange(sup.shape[1]).expand_as(sup), diag_slots)  # A_i(p_r, p_s)
+    own_rows = torch.arange(sup.shape[1]).expand_as(sup)
+    a_pq = _take(padded_a, own_rows, diag_slots)  # A_i(p_r, p_s)
     a_qp = a_pq.transpose(1, 2)
     tcol, tvalid = cols.pos, cols.valid
-    a_kept = _take(padded_a, torch.arange(sup.shape[1]).expand_as(sup), s.cols.slots(tcol, tvalid))
+    a_kept = _take(padded_a, own_rows, s.cols.slots(tcol, tvalid))
     rows_, cols_ = sup[:, :, None], tcol[:, None, :]
     a_post = f_a[rows_, cols_] * a_dot[:, :, None] + f_c[rows_, cols_] * a_kept
     a_post = a_post * tvalid[:, None, :].to(dtype)
@@ -121,7 +123,7 @@ def conv(node: Conv, s: State, scale: float, rows: Index, cols: Index, cache: di
             out += s.k[safe][:, safe] * (ok[:, None] & ok[None, :]).to(s.k.dtype)
         return scale * out
 
-    k = _memo(cache, key, k_conv)
+    k = memo(cache, key, k_conv)
     padded_a, padded_m = s.padded()
     a = torch.zeros(rows.pos.shape[0], rows.size, cols.size, dtype=s.a.dtype)
     m = torch.zeros(rows.pos.shape[0], rows.size, rows.size, dtype=s.a.dtype)
@@ -146,7 +148,7 @@ def avgpool(node: AvgPool, s: State, rows: Index, cols: Index, cache: dict[Any, 
             pool[torch.arange(ho * wo), g] += share
         return pool @ s.k @ pool.T
 
-    k = _memo(cache, key, k_pool)
+    k = memo(cache, key, k_pool)
     padded_a, padded_m = s.padded()
     n = rows.pos.shape[0]
     r_slots = [s.rows.slots(g[rows.pos], rows.valid) for g in gathers]
@@ -167,11 +169,10 @@ def _single(k: torch.Tensor, a: torch.Tensor, m: torch.Tensor, rows: Index, cols
 
 
 def global_average(s: State, rows: Index, cols: Index) -> State:
-    """Global averaging: the mean over all position pairs. ``A`` is complete on its rows only when a later layer
-    needs the output's ``A`` (then every column is stored); otherwise the output ``A`` is not formed."""
+    """Global averaging: the mean over all position pairs. Unstored entries of ``A`` are zero or unread: when a
+    later layer needs the output's ``A``, every column is stored (``_kernel_supports.needs``)."""
     pairs = s.positions**2
-    a = s.a.sum(dim=(1, 2)) / pairs if s.cols.size == s.positions else torch.zeros(s.a.shape[0], dtype=s.a.dtype)
-    return _single(s.k.mean(), a, s.m.sum(dim=(1, 2)) / pairs, rows, cols)
+    return _single(s.k.mean(), s.a.sum(dim=(1, 2)) / pairs, s.m.sum(dim=(1, 2)) / pairs, rows, cols)
 
 
 def dense_after(s: State, gain_var_times_fan: float, rows: Index, cols: Index) -> State:

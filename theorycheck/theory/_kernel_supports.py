@@ -63,7 +63,10 @@ def in_hw(fr: Frame) -> tuple[int, int]:
 def _gathers(fr: Frame) -> list[torch.Tensor]:
     (h, w), (ho, wo) = in_hw(fr), out_hw(fr)
     node = fr.node
-    return conv_gathers(node, h, w, ho, wo) if isinstance(node, Conv) else pool_gathers(node, h, w, ho, wo)  # type: ignore[arg-type]
+    if isinstance(node, Conv):
+        return conv_gathers(node, h, w, ho, wo)
+    assert isinstance(node, AvgPool)
+    return pool_gathers(node, h, w, ho, wo)
 
 
 class Index:
