@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU correctness tests and benchmarks in one go, for a machine with one CUDA GPU.
 #   bash benchmarks/gpu_checks.sh [OUTDIR]    (default: $OUT, else ./gpu-out)
-# Writes env.txt, gpu_tests.log, conv_layouts.jsonl, bench_fp32.json and bench_tf32.json.
+# Writes env.txt, gpu_tests.log, conv_layouts.jsonl, bench_{fp32,tf32}.json and bench_triton_{fp32,tf32}.json.
 # Uses the python3 on PATH (with a CUDA build of torch); the repository root goes on PYTHONPATH.
 set -u
 out=${1:-${OUT:-gpu-out}}
@@ -20,4 +20,8 @@ tail -3 "$out/gpu_tests.log"
 for p in fp32 tf32; do
   timeout 150 python3 -m theorycheck.cli bench --device cuda --precision $p --json > "$out/bench_$p.json" 2> "$out/bench_$p.err"
   echo "bench $p: rc $?"
+  # the Triton implicit-GEMM convolution (convolutional configs only)
+  timeout 150 python3 -m theorycheck.cli bench --device cuda --precision $p --conv-kernel triton --json \
+    > "$out/bench_triton_$p.json" 2> "$out/bench_triton_$p.err"
+  echo "bench triton $p: rc $?"
 done

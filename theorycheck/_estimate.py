@@ -119,6 +119,7 @@ def estimate(
     chunk: int | None = None,
     progress: Callable[[int], None] | None = None,
     kernel: bool = True,
+    conv_kernel: str = "grouped",
 ) -> EstimateReport:
     """Sample ``networks`` networks and compare each statistic with its prediction ((H), and the infinite-width
     kernel level when ``kernel`` and every layer has at most ``KERNEL_MAX_POSITIONS`` positions)."""
@@ -138,6 +139,7 @@ def estimate(
         method=method,
         chunk=chunk,
         progress=progress,
+        conv_kernel=conv_kernel,
     )
     prediction, predicted, note = _predictions(arch, shape, result, target, output)
     kernel_values, kernel_note = (

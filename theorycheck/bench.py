@@ -243,16 +243,27 @@ def _bmm_peer(
     return run
 
 
+def _has_conv(program: Program) -> bool:
+    return any(isinstance(op.node, Conv) for op in all_ops(program.ops))
+
+
 def run_bench(
     device: str = "auto",
     precision: str = "fp32",
     configs: list[BenchConfig] | None = None,
     progress: Callable[[str], None] | None = None,
+    conv_kernel: str = "grouped",
 ) -> list[BenchResult]:
-    """Time every configuration for ``device`` (the CPU set is smaller)."""
+    """Time every configuration for ``device`` (the CPU set is smaller).
+
+    ``conv_kernel="triton"`` times the sampler with the Triton convolution kernel (and, without
+    explicit ``configs``, only the configurations that have convolutions); the peers are unchanged.
+    """
     dev = resolve_device(device)
     dtype = compute_dtype(precision)
     chosen = configs if configs is not None else CONFIGS["cuda" if dev.type == "cuda" else "cpu"]
+    if conv_kernel == "triton" and configs is None:
+        chosen = [c for c in chosen if _has_conv(compile_program(Architecture.parse(c.arch), c.input_shape))]
     results = []
     with precision_mode(precision):
         peak = matmul_peak_tflops(dev, dtype)
@@ -264,14 +275,22 @@ def run_bench(
             if dev.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(dev)
 
-            def ours(cfg: BenchConfig = cfg) -> None:
-                sample(cfg.arch, cfg.input_shape, networks=cfg.networks, seed=0, device=dev, precision=precision)
+            def ours(cfg: BenchConfig = cfg, networks: int = cfg.networks) -> dict[str, Any]:
+                return sample(
+                    cfg.arch,
+                    cfg.input_shape,
+                    networks=networks,
+                    seed=0,
+                    device=dev,
+                    precision=precision,
+                    conv_kernel=conv_kernel,
+                ).provenance
 
             seconds = _time(ours, dev)
             mem = torch.cuda.max_memory_allocated(dev) / cfg.networks / 2**20 if dev.type == "cuda" else None
-            method = sample(cfg.arch, cfg.input_shape, networks=4, seed=0, device=dev, precision=precision).provenance[
-                "method"
-            ]
+            method = ours(networks=4)["method"]
+            if conv_kernel != "grouped" and _has_conv(program):
+                method = f"{method} ({conv_kernel})"
             rate = cfg.networks / seconds
             peers: dict[str, float] = {}
             peers["loop"] = cfg.peer_networks / _time(

@@ -123,11 +123,12 @@ def _progress_bar(total: int, label: str, then: str | None = None) -> tuple[Call
 
 def _print_estimate(report: dict) -> None:
     prov = report["provenance"]
+    conv = f" ({prov['conv_kernel']} conv kernel)" if prov.get("conv_kernel", "grouped") != "grouped" else ""
     print(f"architecture  {report['architecture']}")
     print(f"input         {report['input']}  (d = {report['d']}), target {report['target']}")
     print(
         f"networks      {report['n_networks']} on {prov['device_name']}, {prov['precision']}, seed {prov['seed']}, "
-        f"{prov['method']} sampler, {prov['seconds']:.2f} s"
+        f"{prov['method']} sampler{conv}, {prov['seconds']:.2f} s"
     )
     header = (
         f"{'statistic':<14}{'mean':>13}  {'95% CI (by network)':<27}{'predicted':>12}  "
@@ -174,6 +175,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
             chunk=args.chunk,
             progress=update,
             kernel=not args.no_kernel,
+            conv_kernel=args.conv_kernel,
         ).to_dict()
     finally:
         close()
@@ -224,13 +226,23 @@ def _cmd_bound(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_conv_kernel(p: argparse.ArgumentParser, more: str = "") -> None:
+    p.add_argument(
+        "--conv-kernel",
+        choices=("grouped", "triton"),
+        default="grouped",
+        help="grouped (default): one grouped convolution per layer; triton: the implicit-GEMM Triton kernel for "
+        "stride-1 zero/valid/circular convolutions (CUDA, fp32 or tf32; others stay grouped)" + more,
+    )
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from theorycheck.bench import run_bench
 
     def note(name: str) -> None:
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
 
-    results = run_bench(args.device, args.precision, progress=note)
+    results = run_bench(args.device, args.precision, progress=note, conv_kernel=args.conv_kernel)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
         return 0
@@ -437,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--precision", choices=PRECISIONS, default="fp32", help="fp32 (default; TF32 off), fp64, tf32 or bf16"
     )
+    _add_conv_kernel(e)
     e.add_argument(
         "--method",
         choices=("auto", "explicit", "conditional"),
@@ -498,6 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
     b.add_argument("--precision", choices=PRECISIONS, default="fp32", help="fp32 (default; TF32 off), tf32, ...")
+    _add_conv_kernel(b, " (with triton, only the convolutional configs run)")
     b.add_argument("--json", action="store_true", help="print a JSON list")
     b.set_defaults(func=_cmd_bench)
 

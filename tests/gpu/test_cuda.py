@@ -135,3 +135,45 @@ def test_cuda_out_of_memory_backs_off_and_loses_nothing() -> None:
     print("back-offs:", big.provenance["chunk_backoffs"])
     for key, col in small.rows.items():
         assert np.array_equal(col, big.rows[key]), key
+
+
+PAPER_CNN = "[conv(64,3,padding=circular) relu]*8 globalavgpool dense(12)"
+
+
+@pytest.mark.parametrize("precision", ["fp32", "tf32"])
+def test_cuda_triton_kernel_matches_fp64_and_the_theory(precision: str) -> None:
+    """The compiled Triton kernel (paper CNN, 32 px): rows against fp64, and the estimate against the CPU.
+
+    Round-off bounds: fp32 rounds each product to 2**-24 relative, TF32 its inputs to 2**-11; the
+    rows of an 8-layer net stay within 100× that (a wrong tap, pad or channel gives O(1)).
+    """
+    pytest.importorskip("triton")
+    kw = dict(seed=SEED, device="cuda", targets=("logit", "loss"))
+    ref = sample(PAPER_CNN, "3x32x32", networks=64, precision="fp64", **kw)  # type: ignore[arg-type]
+    ours = sample(PAPER_CNN, "3x32x32", networks=64, precision=precision, conv_kernel="triton", **kw)  # type: ignore[arg-type]
+    unit = 2.0**-24 if precision == "fp32" else 2.0**-11
+    for key in ("logit.sq_norm", "loss.l1", "f0"):
+        scale = float(np.max(np.abs(ref.rows[key])))
+        err = float(np.max(np.abs(ours.rows[key] - ref.rows[key]))) / scale
+        print(f"triton {precision} {key}: max error / scale against fp64 = {err:.2e}")
+        assert err < 100 * unit, key
+    z_crit = sps.norm.ppf(1 - ALPHA / 2)
+    gpu = estimate(
+        CNN, "3x32x32", networks=N_NETWORKS, seed=SEED, device="cuda", precision=precision, conv_kernel="triton"
+    )
+    cpu = estimate(CNN, "3x32x32", networks=N_NETWORKS, seed=SEED, device="cpu")
+    for key in ("coord_var", "grad_l1"):
+        g, c = gpu.statistics[key], cpu.statistics[key]
+        z = (g.estimate.mean - c.estimate.mean) / np.hypot(g.estimate.se, c.estimate.se)
+        print(f"triton {precision} {key}: cuda {g.estimate.mean:.6g}, cpu {c.estimate.mean:.6g}, z = {z:+.2f}")
+        assert abs(z) < z_crit
+
+
+@pytest.mark.parametrize("chunk", [None, 4, 32])
+def test_cuda_triton_rows_are_bitwise_invariant_to_start_and_count(chunk: int | None) -> None:
+    pytest.importorskip("triton")
+    kw = dict(seed=SEED, device="cuda", targets=("logit",), chunk=chunk, conv_kernel="triton")
+    full = sample(CNN, "3x32x32", networks=100, **kw)  # type: ignore[arg-type]
+    part = sample(CNN, "3x32x32", networks=30, start=41, **kw)  # type: ignore[arg-type]
+    for key, col in part.rows.items():
+        assert np.array_equal(col, full.rows[key][41:71]), key

@@ -32,7 +32,7 @@ import torch
 from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Activation, AvgPool, Conv, Dense, Flatten, GlobalAvgPool, GlobalMaxPool, MaxPool
 from theorycheck.graph._text import format_layers
-from theorycheck.sampler._program import ACTIVATION_FNS, Op, Program
+from theorycheck.sampler._program import ACTIVATION_FNS, GROUPED, Op, Program
 from theorycheck.sampler._program import _run as run_ops
 
 __all__ = [
@@ -257,7 +257,7 @@ def fc_taylor_bound(
     ws = {k: v.double() for k, v in weights.items()}
 
     def features(inp: torch.Tensor) -> torch.Tensor:
-        return run_ops(ops[:-1], inp.unsqueeze(0), ws, None, False)[0]
+        return run_ops(ops[:-1], inp.unsqueeze(0), ws, None, GROUPED)[0]
 
     jac = torch.autograd.functional.jacobian(features, x.double()).reshape(ops[-1].in_shape[0], -1)
     m, _ = algorithm_a1([_weight(weights, op) for op in dense], a, b)

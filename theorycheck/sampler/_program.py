@@ -33,8 +33,9 @@ from theorycheck.graph import (
     Shape,
     node_output_shape,
 )
+from theorycheck.sampler._triton_conv import conv_eligible, triton_conv2d
 
-__all__ = ["ACTIVATION_FNS", "Op", "Program", "all_ops", "compile_program", "draw_weight"]
+__all__ = ["ACTIVATION_FNS", "GROUPED", "ConvSetup", "Op", "Program", "all_ops", "compile_program", "draw_weight"]
 
 ACTIVATION_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
@@ -43,6 +44,25 @@ ACTIVATION_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "softplus": F.softplus,
 }
 _PAD_MODE = {"zero": "constant", "valid": "constant", "circular": "circular", "reflect": "reflect"}
+
+
+@dataclass(frozen=True)
+class ConvSetup:
+    """How the convolutions of a program run.
+
+    ``kernel``: ``grouped`` (one cuDNN/oneDNN grouped convolution, ``groups=B``) or ``triton``
+    (the implicit-GEMM kernel of :mod:`theorycheck.sampler._triton_conv` for stride-1,
+    undilated, zero/valid/circular convolutions; the others stay grouped).
+    ``channels_last`` runs the grouped convolutions in NHWC (measured slower than NCHW on
+    the CPU and on an H100: benchmarks/RESULTS.md); ``tf32`` lets the Triton kernel use TF32.
+    """
+
+    kernel: str = "grouped"
+    channels_last: bool = False
+    tf32: bool = False
+
+
+GROUPED = ConvSetup()
 
 
 @dataclass
@@ -137,15 +157,14 @@ class Program:
         weights: dict[int, torch.Tensor],
         record: dict[int, torch.Tensor] | None = None,
         *,
-        channels_last: bool = False,
+        conv: ConvSetup = GROUPED,
     ) -> torch.Tensor:
         """Logits ``(B, K)`` of B networks on inputs ``x`` of shape ``(B, *input_shape)``.
 
-        With ``record``, the input of every op is stored under its index. ``channels_last``
-        runs the grouped convolutions in NHWC (measured slower than NCHW on the CPU
-        and on an H100: benchmarks/RESULTS.md).
+        With ``record``, the input of every op is stored under its index; ``conv`` says how
+        the convolutions run.
         """
-        return _run(self.ops, x, weights, record, channels_last)
+        return _run(self.ops, x, weights, record, conv)
 
 
 def _run(
@@ -153,12 +172,12 @@ def _run(
     x: torch.Tensor,
     weights: dict[int, torch.Tensor],
     record: dict[int, torch.Tensor] | None,
-    channels_last: bool,
+    conv: ConvSetup,
 ) -> torch.Tensor:
     for op in ops:
         if record is not None:
             record[op.index] = x
-        x = _apply(op, x, weights, record, channels_last)
+        x = _apply(op, x, weights, record, conv)
     return x
 
 
@@ -167,7 +186,7 @@ def _apply(
     x: torch.Tensor,
     weights: dict[int, torch.Tensor],
     record: dict[int, torch.Tensor] | None,
-    channels_last: bool,
+    conv: ConvSetup,
 ) -> torch.Tensor:
     node = op.node
     b = x.shape[0]
@@ -175,6 +194,9 @@ def _apply(
         return torch.bmm(weights[op.index], x.unsqueeze(-1)).squeeze(-1)
     if isinstance(node, Conv):
         before, after = node.pad
+        if conv.kernel == "triton" and conv_eligible(node.kernel, node.stride, node.dilation, node.pad, node.padding):
+            return triton_conv2d(x, weights[op.index], before, circular=node.padding == "circular", tf32=conv.tf32)
+        channels_last = conv.channels_last
         if before or after:
             x = F.pad(x, (before, after, before, after), mode=_PAD_MODE[node.padding])
         w = weights[op.index]
@@ -204,13 +226,13 @@ def _apply(
     if isinstance(node, Activation):
         return ACTIVATION_FNS[node.fn](x)
     if isinstance(node, Add):
-        outs = [_run(branch, x, weights, record, channels_last) for branch in op.branches]
+        outs = [_run(branch, x, weights, record, conv) for branch in op.branches]
         total = outs[0]
         for o in outs[1:]:
             total = total + o
         return total
     if isinstance(node, Concat):
-        return torch.cat([_run(branch, x, weights, record, channels_last) for branch in op.branches], dim=1)
+        return torch.cat([_run(branch, x, weights, record, conv) for branch in op.branches], dim=1)
     raise TypeError(f"no batched rule for {node.kind}")
 
 

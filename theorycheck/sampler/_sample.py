@@ -25,7 +25,7 @@ from theorycheck.sampler._conditional import (
 )
 from theorycheck.sampler._memory import is_out_of_memory, plan_chunk
 from theorycheck.sampler._precision import compute_dtype, precision_mode
-from theorycheck.sampler._program import Program, compile_program
+from theorycheck.sampler._program import GROUPED, ConvSetup, Program, compile_program
 from theorycheck.sampler._rng import (
     RNG_BLOCK,
     STREAM_CLASS,
@@ -34,6 +34,7 @@ from theorycheck.sampler._rng import (
     STREAM_WEIGHTS,
     block_generator,
 )
+from theorycheck.sampler._triton_conv import ensure_triton
 
 __all__ = ["STATISTICS", "SampleResult", "resolve_device", "sample"]
 
@@ -158,7 +159,7 @@ class _Plan:
     conditional: bool
     q: float | None
     maps: bool
-    channels_last: bool = False
+    conv: ConvSetup = GROUPED
     fgsm: float | None = None
     input_seed: int = 0
     #: CUDA: every step computes the whole aligned window of this many networks (see ``sample``)
@@ -285,7 +286,7 @@ def _gradients(
     weights = {idx: torch.cat(p)[sl].to(plan.dtype) for idx, p in parts.items()}
     x = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        logits = program.forward(x, weights, channels_last=plan.channels_last)
+        logits = program.forward(x, weights, conv=plan.conv)
         classes = _draw_classes(plan, blocks, logits.detach(), sl) if needs_loss else None
         c = _backward_vectors(plan, logits.detach(), classes)
         grads_list = []
@@ -300,7 +301,7 @@ def _gradients(
         assert classes is not None
         with torch.no_grad():
             x_adv = x.detach() + plan.fgsm * torch.sign(grads[:, t, :]).reshape(x.shape)
-            adv = program.forward(x_adv, weights, channels_last=plan.channels_last)
+            adv = program.forward(x_adv, weights, conv=plan.conv)
             rows = torch.arange(n, device=plan.device)
             before = -torch.log_softmax(logits.detach().to(torch.float64), 1)[rows, classes]
             after = -torch.log_softmax(adv.to(torch.float64), 1)[rows, classes]
@@ -372,6 +373,7 @@ def sample(
     fgsm: float | None = None,
     input_seed: int | None = None,
     memory_format: str = "auto",
+    conv_kernel: str = "grouped",
     start: int = 0,
     progress: Callable[[int], None] | None = None,
 ) -> SampleResult:
@@ -407,6 +409,9 @@ def sample(
         memory_format: layout of the grouped convolutions: ``nchw``, ``nhwc`` or
             ``auto`` (NCHW: NHWC measured slower on the CPU and on an H100,
             benchmarks/RESULTS.md).
+        conv_kernel: ``grouped`` (default: one grouped convolution per layer, what ``vmap`` of
+            ``conv2d`` becomes) or ``triton`` (implicit-GEMM Triton kernel for stride-1
+            zero/valid/circular convolutions, CUDA, fp32 or tf32; other convolutions stay grouped).
         progress: called with the number of networks done after each step.
     """
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
@@ -449,7 +454,11 @@ def sample(
 
     if memory_format not in ("auto", "nchw", "nhwc"):
         raise TheorycheckError(f"unknown memory format {memory_format!r}; use auto, nchw or nhwc")
-    channels_last = memory_format == "nhwc"
+    if conv_kernel not in ("grouped", "triton"):
+        raise TheorycheckError(f"unknown conv kernel {conv_kernel!r}; use grouped or triton")
+    if conv_kernel == "triton":
+        ensure_triton(dev, precision)
+    conv = ConvSetup(conv_kernel, memory_format == "nhwc", precision == "tf32")
     if fgsm is not None:
         if "loss" not in targets:
             raise TheorycheckError("fgsm needs the loss target")
@@ -470,7 +479,7 @@ def sample(
         conditional,
         q,
         maps,
-        channels_last,
+        conv,
         fgsm,
         seed if input_seed is None else input_seed,
     )
@@ -524,6 +533,7 @@ def sample(
         precision,
         seed,
         method="conditional" if conditional else "explicit",
+        conv_kernel=conv_kernel,
         chunk=step,
         chunk_backoffs=backoffs,
         networks=networks,

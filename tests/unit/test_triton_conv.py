@@ -1,0 +1,111 @@
+"""The Triton batched-weight convolution (``conv_kernel="triton"``) against float64 references.
+
+Without a CUDA device the kernel runs in Triton's CPU interpreter (``TRITON_INTERPRET=1``, set
+in tests/conftest.py before triton is first imported): same program, same tiles and masks, numpy arithmetic.
+With a CUDA device the same tests run the compiled kernel.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+CUDA = torch.cuda.is_available()
+assert CUDA or os.environ.get("TRITON_INTERPRET") == "1", "tests/conftest.py sets TRITON_INTERPRET=1 without CUDA"
+pytest.importorskip("triton")
+
+from theorycheck.errors import TheorycheckError  # noqa: E402
+from theorycheck.sampler import sample  # noqa: E402
+from theorycheck.sampler._triton_conv import BLOCK_K, BLOCK_M, BLOCK_N, triton_conv2d  # noqa: E402
+
+DEVICE = torch.device("cuda" if CUDA else "cpu")
+UNIT_ROUNDOFF = 2.0**-24
+
+
+def _reference(x: torch.Tensor, w: torch.Tensor, pad: int, circular: bool) -> torch.Tensor:
+    """Grouped float64 convolution on an explicitly padded input."""
+    b, c = x.shape[:2]
+    k, r = w.shape[1], w.shape[-1]
+    xp = F.pad(x, (pad,) * 4, mode="circular" if circular else "constant")
+    y = F.conv2d(xp.reshape(1, b * c, *xp.shape[-2:]), w.reshape(b * k, c, r, r), groups=b)
+    return y.reshape(b, k, *y.shape[-2:])
+
+
+# (C, K, H, W, R, pad, circular): tails in every tile axis (C vs BLOCK_K, K vs BLOCK_N, H·W vs BLOCK_M),
+# 1×1, 3×3 and 5×5 kernels, valid (pad 0), "same" and over-padded zero convolutions, circular wrap
+CASES = [
+    (5, 7, 6, 9, 3, 1, True),
+    (5, 7, 6, 9, 3, 1, False),
+    (3, BLOCK_N + 6, 12, 13, 3, 0, False),
+    (BLOCK_K + 3, 4, 7, 5, 3, 2, False),
+    (4, 6, 9, 7, 5, 2, True),
+    (6, 5, 8, 8, 1, 0, False),
+]
+
+
+@pytest.mark.parametrize(("c", "k", "h", "w", "r", "pad", "circular"), CASES)
+def test_forward_and_input_gradient_match_float64(
+    c: int, k: int, h: int, w: int, r: int, pad: int, circular: bool
+) -> None:
+    assert BLOCK_M < 12 * 13  # the third case spans two position tiles
+    gen = torch.Generator().manual_seed(c * 100 + k)
+    b = 3
+    x = torch.randn(b, c, h, w, generator=gen, dtype=torch.float64)
+    wt = torch.randn(b, k, c, r, r, generator=gen, dtype=torch.float64) / math.sqrt(c * r * r)
+    x32 = x.float().to(DEVICE).requires_grad_(True)
+    y = triton_conv2d(x32, wt.float().to(DEVICE), pad, circular=circular, tf32=False)
+    x64 = x.clone().requires_grad_(True)
+    ref = _reference(x64, wt, pad, circular)
+    assert y.shape == ref.shape
+    upstream = torch.randn(ref.shape, generator=gen, dtype=torch.float64)
+    (g,) = torch.autograd.grad((y * upstream.float().to(DEVICE)).sum(), x32)
+    (g_ref,) = torch.autograd.grad((ref * upstream).sum(), x64)
+    # fp32 sums of n = C·R² (forward) or K·R² (gradient) products: round-off of order √n·u (10× margin)
+    fwd_err = float((y.detach().double().cpu() - ref.detach()).norm() / ref.detach().norm())
+    grad_err = float((g.double().cpu() - g_ref).norm() / g_ref.norm())
+    assert fwd_err <= 10 * math.sqrt(c * r * r) * UNIT_ROUNDOFF, fwd_err
+    assert grad_err <= 10 * math.sqrt(k * r * r) * UNIT_ROUNDOFF, grad_err
+
+
+MIXED = (
+    "[conv(8,3,padding=circular) relu]*2 conv(8,3,stride=2) relu conv(6,3,padding=zero) relu "
+    "residual{conv(6,3,padding=reflect) relu} globalavgpool dense(5)"
+)
+
+
+def test_sampler_rows_match_the_grouped_convolution() -> None:
+    """Eligible convolutions run in Triton, the strided and reflect-padded ones stay grouped."""
+    kw = {"networks": 12, "seed": 5, "targets": ("logits", "loss"), "device": DEVICE}
+    ref = sample(MIXED, "3x8x8", precision="fp64", **kw)  # type: ignore[arg-type]
+    ours = sample(MIXED, "3x8x8", precision="fp32", conv_kernel="triton", **kw)  # type: ignore[arg-type]
+    grouped = sample(MIXED, "3x8x8", precision="fp32", **kw)  # type: ignore[arg-type]
+    assert ours.provenance["conv_kernel"] == "triton"
+    for key in ("logit0.sq_norm", "logit4.l1", "loss.linf", "f3"):
+        scale = float(abs(ref.rows[key]).max())
+        err = float(abs(ours.rows[key] - ref.rows[key]).max()) / scale
+        err_grouped = float(abs(grouped.rows[key] - ref.rows[key]).max()) / scale
+        # both are fp32 computations of the same network: the same order of round-off
+        assert err <= max(10 * err_grouped, 1e-6), (key, err, err_grouped)
+
+
+def test_rows_are_bitwise_invariant_to_chunk_and_start() -> None:
+    arch = "[conv(6,3,padding=circular) relu]*2 globalavgpool dense(3)"
+    kw = {"seed": 9, "device": DEVICE, "conv_kernel": "triton"}
+    whole = sample(arch, "2x6x6", networks=16, chunk=16, **kw)  # type: ignore[arg-type]
+    split = sample(arch, "2x6x6", networks=10, chunk=4, start=6, **kw)  # type: ignore[arg-type]
+    for key in ("logit.sq_norm", "logit.linf", "f0"):
+        assert (whole.rows[key][6:] == split.rows[key]).all(), key
+
+
+def test_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(TheorycheckError, match="supports precision fp32 and tf32"):
+        sample("conv(4,3) relu flatten dense(2)", "1x4x4", networks=4, seed=0, precision="fp64", conv_kernel="triton")
+    with pytest.raises(TheorycheckError, match="unknown conv kernel 'cudnn'; use grouped or triton"):
+        sample("conv(4,3) relu flatten dense(2)", "1x4x4", networks=4, seed=0, conv_kernel="cudnn")
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    with pytest.raises(TheorycheckError, match="runs on a CUDA device"):
+        sample("conv(4,3) relu flatten dense(2)", "1x4x4", networks=4, seed=0, device="cpu", conv_kernel="triton")

@@ -1,0 +1,223 @@
+"""Batched-weight convolution as one Triton implicit-GEMM kernel (opt-in: ``conv_kernel="triton"``).
+
+B networks, each with its own weights ``w_b (K, C, R, R)`` and input ``x_b (C, H, W)``::
+
+    y_b[n, p, q] = Σ_{c, r, s} w_b[n, c, r, s] · x_b[c, p − P + r, q − P + s]
+
+(cross-correlation, stride 1, dilation 1, pad P on each side; out-of-range indices wrap
+for circular padding and read zero otherwise). One program instance computes a tile of
+``BLOCK_M`` output positions × ``BLOCK_N`` output channels of one network as a GEMM whose
+reduction axis runs over the R² taps × C input channels; padding is index arithmetic, so
+no padded copy of the input is made.
+
+The input gradient is the same kernel (adjoint of a stride-1 correlation)::
+
+    ∂L/∂x_b[c, i, j] = Σ_{n, r, s} w_b[n, c, R−1−r, R−1−s] · ∂L/∂y_b[n, i − (R−1−P) + r, j − (R−1−P) + s]
+
+i.e. flipped, channel-transposed weights and pad ``R − 1 − P`` (circular stays circular).
+
+Every network is computed by the same tiles in the same order, whatever the batch size, so
+rows do not depend on the chunk size. The tile configuration is fixed (no autotuning: a
+choice by timing could differ between runs and change the last bits).
+
+Why: ``vmap`` of ``conv2d`` and the grouped convolution both reach ~30% of the fp32 matmul
+peak on an H100 with 64 channels per group (benchmarks/RESULTS.md). This kernel is the
+implicit-GEMM alternative; its speed on a GPU is measured by ``theorycheck bench
+--conv-kernel triton`` (on the CPU it only runs in Triton's interpreter, for testing).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from theorycheck.errors import TheorycheckError
+
+__all__ = ["conv_eligible", "ensure_triton", "triton_conv2d"]
+
+#: tile: output positions × output channels × input channels per step
+BLOCK_M, BLOCK_N, BLOCK_K = 128, 64, 32
+NUM_WARPS, NUM_STAGES = 4, 3
+
+_KERNEL: Any = None
+
+
+def interpreting() -> bool:
+    """True when Triton runs kernels in its CPU interpreter (``TRITON_INTERPRET=1``)."""
+    return os.environ.get("TRITON_INTERPRET", "") == "1"
+
+
+def ensure_triton(device: torch.device, precision: str) -> None:
+    """Check that the Triton kernel can run here, or raise one clear error."""
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        raise TheorycheckError(
+            "conv kernel 'triton' needs the triton package (installed with the CUDA build of torch); "
+            "use --conv-kernel grouped"
+        ) from None
+    if device.type != "cuda" and not interpreting():
+        raise TheorycheckError(
+            "conv kernel 'triton' runs on a CUDA device (on the CPU only in Triton's interpreter, "
+            "TRITON_INTERPRET=1, for testing); use --conv-kernel grouped or --device cuda"
+        )
+    if precision not in ("fp32", "tf32"):
+        raise TheorycheckError(
+            f"conv kernel 'triton' supports precision fp32 and tf32, not {precision}; use --conv-kernel grouped"
+        )
+
+
+def conv_eligible(kernel: int, stride: int, dilation: int, pad: tuple[int, int], padding: str) -> bool:
+    """Convolutions the kernel covers: stride 1, dilation 1, equal pads, zero/valid/circular padding.
+
+    Others (strided, dilated, reflect-padded) run as grouped convolutions in the same program.
+    """
+    return stride == 1 and dilation == 1 and pad[0] == pad[1] and padding in ("zero", "valid", "circular")
+
+
+def _build_kernel() -> Any:
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def conv_kernel(  # type: ignore[no-untyped-def]
+        x_ptr,
+        w_ptr,
+        y_ptr,
+        C,
+        H,
+        W,
+        K,
+        HO,
+        WO,
+        PAD,
+        R: tl.constexpr,
+        CIRCULAR: tl.constexpr,
+        TF32: tl.constexpr,
+        BM: tl.constexpr,
+        BN: tl.constexpr,
+        BK: tl.constexpr,
+    ):
+        # x: (B, C, H, W); w: (B, R·R, C, K) (tap-major, output channels contiguous); y: (B, K, HO, WO)
+        pid_m = tl.program_id(0)
+        pid_n = tl.program_id(1)
+        b = tl.program_id(2).to(tl.int64)
+        offs_m = pid_m * BM + tl.arange(0, BM)
+        offs_n = pid_n * BN + tl.arange(0, BN)
+        m_ok = offs_m < HO * WO
+        n_ok = offs_n < K
+        oh = offs_m // WO
+        ow = offs_m % WO
+        x_b = x_ptr + b * C * H * W
+        w_b = w_ptr + b * R * R * C * K
+        n_cblocks = tl.cdiv(C, BK)
+        acc = tl.zeros((BM, BN), dtype=tl.float32)
+        for step in range(0, R * R * n_cblocks):
+            tap = step // n_cblocks
+            c0 = (step % n_cblocks) * BK
+            ih = oh - PAD + tap // R
+            iw = ow - PAD + tap % R
+            if CIRCULAR:
+                ih = tl.where(ih < 0, ih + H, ih)
+                ih = tl.where(ih >= H, ih - H, ih)
+                iw = tl.where(iw < 0, iw + W, iw)
+                iw = tl.where(iw >= W, iw - W, iw)
+                ok = m_ok
+            else:
+                ok = m_ok & (ih >= 0) & (ih < H) & (iw >= 0) & (iw < W)
+            offs_k = c0 + tl.arange(0, BK)
+            k_ok = offs_k < C
+            xt = tl.load(
+                x_b + offs_k[None, :] * (H * W) + (ih * W + iw)[:, None],
+                mask=ok[:, None] & k_ok[None, :],
+                other=0.0,
+            )
+            wt = tl.load(
+                w_b + (tap * C + offs_k[:, None]) * K + offs_n[None, :],
+                mask=k_ok[:, None] & n_ok[None, :],
+                other=0.0,
+            )
+            if TF32:
+                acc += tl.dot(xt, wt, input_precision="tf32")
+            else:
+                acc += tl.dot(xt, wt, input_precision="ieee")
+        y_b = y_ptr + b * K * HO * WO
+        tl.store(y_b + offs_n[None, :] * (HO * WO) + offs_m[:, None], acc, mask=m_ok[:, None] & n_ok[None, :])
+
+    return conv_kernel
+
+
+def _launch(x: torch.Tensor, w_taps: torch.Tensor, pad: int, circular: bool, tf32: bool) -> torch.Tensor:
+    """``y (B, K, HO, WO)`` from ``x (B, C, H, W)`` and tap-major weights ``(B, R·R, C, K)``."""
+    global _KERNEL
+    if _KERNEL is None:
+        _KERNEL = _build_kernel()
+    import triton
+
+    b, c, h, w = x.shape
+    r = round(w_taps.shape[1] ** 0.5)
+    k = w_taps.shape[3]
+    ho, wo = h + 2 * pad - r + 1, w + 2 * pad - r + 1
+    if circular and pad > min(h, w):
+        raise TheorycheckError(f"circular pad {pad} exceeds the {h}×{w} input")
+    y = torch.empty((b, k, ho, wo), device=x.device, dtype=x.dtype)
+    grid = (triton.cdiv(ho * wo, BLOCK_M), triton.cdiv(k, BLOCK_N), b)
+    _KERNEL[grid](
+        x.contiguous(),
+        w_taps.contiguous(),
+        y,
+        c,
+        h,
+        w,
+        k,
+        ho,
+        wo,
+        pad,
+        R=r,
+        CIRCULAR=circular,
+        TF32=tf32,
+        BM=BLOCK_M,
+        BN=BLOCK_N,
+        BK=BLOCK_K,
+        num_warps=NUM_WARPS,
+        num_stages=NUM_STAGES,
+    )
+    return y
+
+
+def _taps(w: torch.Tensor) -> torch.Tensor:
+    """``(B, K, C, R, R)`` → tap-major ``(B, R·R, C, K)``."""
+    b, k, c, r, _ = w.shape
+    return w.permute(0, 3, 4, 2, 1).reshape(b, r * r, c, k).contiguous()
+
+
+def _adjoint_taps(w: torch.Tensor) -> torch.Tensor:
+    """Tap-major weights of the adjoint: flipped taps, input and output channels swapped."""
+    return _taps(w.flip(-1, -2).transpose(1, 2))
+
+
+class _TritonConv(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, w: torch.Tensor, pad: int, circular: bool, tf32: bool) -> torch.Tensor:
+        ctx.save_for_backward(w)
+        ctx.conf = (pad, circular, tf32)
+        return _launch(x, _taps(w), pad, circular, tf32)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None, None]:
+        (w,) = ctx.saved_tensors
+        pad, circular, tf32 = ctx.conf
+        r = w.shape[-1]
+        return _launch(grad.contiguous(), _adjoint_taps(w), r - 1 - pad, circular, tf32), None, None, None, None
+
+
+def triton_conv2d(x: torch.Tensor, w: torch.Tensor, pad: int, *, circular: bool, tf32: bool) -> torch.Tensor:
+    """Stride-1 convolution of B networks: ``x (B, C, H, W)``, ``w (B, K, C, R, R)`` → ``(B, K, HO, WO)``.
+
+    Differentiable in ``x`` (the input gradient is the same kernel on the adjoint weights);
+    ``w`` gets no gradient (the sampler only needs input gradients).
+    """
+    out: torch.Tensor = _TritonConv.apply(x, w, pad, circular, tf32)
+    return out
