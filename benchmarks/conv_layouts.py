@@ -3,8 +3,11 @@
 One layer of the paper CNN (64 → 64 channels, 3×3, circular padding) for B networks
 with their own weights: forward plus the input gradient, as the sampler computes it.
 Variants: grouped convolution (what ``vmap`` of ``conv2d`` becomes) in NCHW and NHWC,
-with cuDNN autotuning (``cudnn.benchmark``) off/on and deterministic algorithms, and
-im2col + ``bmm``. Prints one JSON object per variant (time per network, TFLOP/s).
+with cuDNN autotuning (``cudnn.benchmark``) off/on and deterministic algorithms,
+im2col + ``bmm``, and theorycheck's Triton implicit-GEMM kernel in several tile
+configurations (fp32 and TF32; the sampler's default configuration is
+``theorycheck.sampler._triton_conv.CONFIGS``). Prints one JSON object per variant
+(time per network, TFLOP/s).
 
     python benchmarks/conv_layouts.py [--device cuda] [--px 256] [--networks 8 32]
 """
@@ -18,6 +21,19 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+
+from theorycheck.sampler._triton_conv import KernelConfig, triton_conv2d
+
+#: Triton tile configurations tried: (block_m, block_n, block_k, num_warps, num_stages)
+TRITON_CONFIGS = [
+    (128, 64, 32, 8, 3),
+    (128, 64, 32, 4, 3),
+    (64, 64, 32, 4, 3),
+    (128, 64, 16, 8, 3),
+    (256, 64, 16, 8, 3),
+    (128, 64, 32, 8, 4),
+    (256, 64, 32, 8, 3),
+]
 
 
 def _sync(dev: torch.device) -> None:
@@ -55,6 +71,11 @@ def im2col_bmm(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return torch.bmm(w.reshape(b, w.shape[1], c * 9), cols).reshape(b, w.shape[1], h, wd)
 
 
+def triton_variant(config: tuple[int, int, int, int, int], tf32: bool) -> Callable[..., torch.Tensor]:
+    cfg = KernelConfig(*config)
+    return lambda x, w: triton_conv2d(x, w, 1, circular=True, tf32=tf32, config=cfg)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda")
@@ -78,6 +99,11 @@ def main() -> None:
                 ("grouped nhwc tf32", lambda x, w: grouped(x, w, True), True, False, False),
                 ("grouped nhwc tf32 benchmark", lambda x, w: grouped(x, w, True), True, True, False),
                 ("im2col bmm tf32", im2col_bmm, True, False, False),
+                *[
+                    (f"triton {'tf32' if tf32 else 'fp32'} {cfg}", triton_variant(cfg, tf32), tf32, False, False)
+                    for tf32 in (False, True)
+                    for cfg in TRITON_CONFIGS
+                ],
             ]:
                 torch.backends.cudnn.benchmark = bench
                 torch.backends.cudnn.deterministic = det

@@ -14,7 +14,7 @@ export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
   echo "git revision: ${THEORYCHECK_GIT_REVISION:-$(git rev-parse HEAD 2>/dev/null)}"
 } > "$out/env.txt" 2>&1
 cat "$out/env.txt"
-timeout 100 python3 benchmarks/conv_layouts.py > "$out/conv_layouts.jsonl" 2>&1; echo "conv_layouts: rc $?"
+timeout 240 python3 benchmarks/conv_layouts.py > "$out/conv_layouts.jsonl" 2>&1; echo "conv_layouts: rc $?"
 timeout 240 python3 -m pytest tests/gpu -s -q -p no:cacheprovider -o addopts="" > "$out/gpu_tests.log" 2>&1; echo "gpu tests: rc $?"
 tail -3 "$out/gpu_tests.log"
 for p in fp32 tf32; do

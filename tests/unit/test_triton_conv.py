@@ -7,8 +7,11 @@ With a CUDA device the same tests run the compiled kernel.
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -109,3 +112,23 @@ def test_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
     with pytest.raises(TheorycheckError, match="runs on a CUDA device"):
         sample("conv(4,3) relu flatten dense(2)", "1x4x4", networks=4, seed=0, device="cpu", conv_kernel="triton")
+
+
+def test_default_configs_compile_for_an_h100_without_spills() -> None:
+    """Ahead-of-time compilation for sm_90 (no GPU needed): the kernel builds for the real target
+    (the interpreter accepts programs the compiler rejects) and its registers do not spill.
+
+    Runs in a subprocess: this process has the interpreter switched on.
+    """
+    code = (
+        "import json; from theorycheck.sampler._triton_conv import compiled_resources; "
+        "print(json.dumps([compiled_resources(False), compiled_resources(True)]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for tf32, res in zip((False, True), json.loads(done.stdout.splitlines()[-1]), strict=True):
+        print("tf32" if tf32 else "fp32", res)
+        assert res["spill_bytes"] == 0, res
+        assert res["registers"] <= 255
+        assert res["shared_bytes"] <= 227 * 1024  # the most one block may use on an H100

@@ -29,17 +29,32 @@ implicit-GEMM alternative; its speed on a GPU is measured by ``theorycheck bench
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from theorycheck.errors import TheorycheckError
 
-__all__ = ["conv_eligible", "ensure_triton", "triton_conv2d"]
+__all__ = ["CONFIGS", "KernelConfig", "compiled_resources", "conv_eligible", "ensure_triton", "triton_conv2d"]
 
-#: tile: output positions × output channels × input channels per step
-BLOCK_M, BLOCK_N, BLOCK_K = 128, 64, 32
-NUM_WARPS, NUM_STAGES = 4, 3
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """Tile (output positions × output channels × input channels per step) and launch parameters."""
+
+    block_m: int = 128
+    block_n: int = 64
+    block_k: int = 32
+    num_warps: int = 8
+    num_stages: int = 3
+
+
+#: per ``tf32``. Chosen without a GPU: compiled for sm_90 they use 156 (fp32) and 158 (TF32)
+#: registers per thread and no spills (``compiled_resources``; 4 warps spilled 104 bytes in
+#: fp32); their speed is measured by ``benchmarks/triton_conv_tune.py`` on a GPU.
+CONFIGS = {False: KernelConfig(), True: KernelConfig()}
+BLOCK_M, BLOCK_N, BLOCK_K = CONFIGS[False].block_m, CONFIGS[False].block_n, CONFIGS[False].block_k
 
 _KERNEL: Any = None
 
@@ -149,13 +164,20 @@ def _build_kernel() -> Any:
     return conv_kernel
 
 
-def _launch(x: torch.Tensor, w_taps: torch.Tensor, pad: int, circular: bool, tf32: bool) -> torch.Tensor:
-    """``y (B, K, HO, WO)`` from ``x (B, C, H, W)`` and tap-major weights ``(B, R·R, C, K)``."""
+def _kernel() -> Any:
     global _KERNEL
     if _KERNEL is None:
         _KERNEL = _build_kernel()
+    return _KERNEL
+
+
+def _launch(
+    x: torch.Tensor, w_taps: torch.Tensor, pad: int, circular: bool, tf32: bool, config: KernelConfig | None = None
+) -> torch.Tensor:
+    """``y (B, K, HO, WO)`` from ``x (B, C, H, W)`` and tap-major weights ``(B, R·R, C, K)``."""
     import triton
 
+    cfg = config or CONFIGS[tf32]
     b, c, h, w = x.shape
     r = round(w_taps.shape[1] ** 0.5)
     k = w_taps.shape[3]
@@ -163,8 +185,8 @@ def _launch(x: torch.Tensor, w_taps: torch.Tensor, pad: int, circular: bool, tf3
     if circular and pad > min(h, w):
         raise TheorycheckError(f"circular pad {pad} exceeds the {h}×{w} input")
     y = torch.empty((b, k, ho, wo), device=x.device, dtype=x.dtype)
-    grid = (triton.cdiv(ho * wo, BLOCK_M), triton.cdiv(k, BLOCK_N), b)
-    _KERNEL[grid](
+    grid = (triton.cdiv(ho * wo, cfg.block_m), triton.cdiv(k, cfg.block_n), b)
+    _kernel()[grid](
         x.contiguous(),
         w_taps.contiguous(),
         y,
@@ -178,13 +200,59 @@ def _launch(x: torch.Tensor, w_taps: torch.Tensor, pad: int, circular: bool, tf3
         R=r,
         CIRCULAR=circular,
         TF32=tf32,
-        BM=BLOCK_M,
-        BN=BLOCK_N,
-        BK=BLOCK_K,
-        num_warps=NUM_WARPS,
-        num_stages=NUM_STAGES,
+        BM=cfg.block_m,
+        BN=cfg.block_n,
+        BK=cfg.block_k,
+        num_warps=cfg.num_warps,
+        num_stages=cfg.num_stages,
+        enable_fp_fusion=True,
     )
     return y
+
+
+def compiled_resources(
+    tf32: bool, config: KernelConfig | None = None, kernel: int = 3, capability: int = 90
+) -> dict[str, int]:
+    """Compile the kernel ahead of time for an NVIDIA GPU (no GPU needed) and read its resources.
+
+    Returns ``registers`` (per thread), ``spill_bytes`` (per-thread stack: register spills) and
+    ``shared_bytes``. Needs triton's bundled compiler and ``cuobjdump``; not in interpreter mode.
+    """
+    import re
+    import subprocess
+    import tempfile
+
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    if interpreting():
+        raise TheorycheckError("compiled_resources needs TRITON_INTERPRET unset")
+    cfg = config or CONFIGS[tf32]
+    signature = {name: "*fp32" for name in ("x_ptr", "w_ptr", "y_ptr")}
+    signature.update({name: "i32" for name in ("C", "H", "W", "K", "HO", "WO", "PAD")})
+    constants: dict[str, Any] = {"R": kernel, "CIRCULAR": True, "TF32": tf32}
+    constants.update({"BM": cfg.block_m, "BN": cfg.block_n, "BK": cfg.block_k})
+    signature.update({name: "constexpr" for name in constants})
+    compiled = triton.compile(
+        ASTSource(fn=_kernel(), signature=signature, constexprs=constants),
+        target=GPUTarget("cuda", capability, 32),
+        options={"num_warps": cfg.num_warps, "num_stages": cfg.num_stages, "enable_fp_fusion": True},
+    )
+    tool = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "cuobjdump")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "conv.cubin")
+        with open(path, "wb") as fh:
+            fh.write(compiled.asm["cubin"])
+        usage = subprocess.run([tool, "-res-usage", path], capture_output=True, text=True, check=True).stdout
+    found = re.search(r"REG:(\d+) STACK:(\d+)", usage)
+    if found is None:
+        raise TheorycheckError(f"cuobjdump printed no resource usage: {usage[-200:]!r}")
+    return {
+        "registers": int(found.group(1)),
+        "spill_bytes": int(found.group(2)),
+        "shared_bytes": int(compiled.metadata.shared),
+    }
 
 
 def _taps(w: torch.Tensor) -> torch.Tensor:
@@ -200,24 +268,30 @@ def _adjoint_taps(w: torch.Tensor) -> torch.Tensor:
 
 class _TritonConv(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, w: torch.Tensor, pad: int, circular: bool, tf32: bool) -> torch.Tensor:
+    def forward(
+        ctx: Any, x: torch.Tensor, w: torch.Tensor, pad: int, circular: bool, tf32: bool, config: KernelConfig | None
+    ) -> torch.Tensor:
         ctx.save_for_backward(w)
-        ctx.conf = (pad, circular, tf32)
-        return _launch(x, _taps(w), pad, circular, tf32)
+        ctx.conf = (pad, circular, tf32, config)
+        return _launch(x, _taps(w), pad, circular, tf32, config)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None, None]:
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (w,) = ctx.saved_tensors
-        pad, circular, tf32 = ctx.conf
+        pad, circular, tf32, config = ctx.conf
         r = w.shape[-1]
-        return _launch(grad.contiguous(), _adjoint_taps(w), r - 1 - pad, circular, tf32), None, None, None, None
+        gx = _launch(grad.contiguous(), _adjoint_taps(w), r - 1 - pad, circular, tf32, config)
+        return gx, None, None, None, None, None
 
 
-def triton_conv2d(x: torch.Tensor, w: torch.Tensor, pad: int, *, circular: bool, tf32: bool) -> torch.Tensor:
+def triton_conv2d(
+    x: torch.Tensor, w: torch.Tensor, pad: int, *, circular: bool, tf32: bool, config: KernelConfig | None = None
+) -> torch.Tensor:
     """Stride-1 convolution of B networks: ``x (B, C, H, W)``, ``w (B, K, C, R, R)`` → ``(B, K, HO, WO)``.
 
     Differentiable in ``x`` (the input gradient is the same kernel on the adjoint weights);
-    ``w`` gets no gradient (the sampler only needs input gradients).
+    ``w`` gets no gradient (the sampler only needs input gradients). ``config`` overrides the
+    tile configuration (default ``CONFIGS[tf32]``).
     """
-    out: torch.Tensor = _TritonConv.apply(x, w, pad, circular, tf32)
+    out: torch.Tensor = _TritonConv.apply(x, w, pad, circular, tf32, config)
     return out
