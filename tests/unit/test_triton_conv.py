@@ -29,30 +29,35 @@ DEVICE = torch.device("cuda" if CUDA else "cpu")
 UNIT_ROUNDOFF = 2.0**-24
 
 
-def _reference(x: torch.Tensor, w: torch.Tensor, pad: int, circular: bool) -> torch.Tensor:
+def _reference(x: torch.Tensor, w: torch.Tensor, pad: tuple[int, int], dil: int, circular: bool) -> torch.Tensor:
     """Grouped float64 convolution on an explicitly padded input."""
     b, c = x.shape[:2]
     k, r = w.shape[1], w.shape[-1]
-    xp = F.pad(x, (pad,) * 4, mode="circular" if circular else "constant")
-    y = F.conv2d(xp.reshape(1, b * c, *xp.shape[-2:]), w.reshape(b * k, c, r, r), groups=b)
+    xp = F.pad(x, (pad[0], pad[1], pad[0], pad[1]), mode="circular" if circular else "constant")
+    y = F.conv2d(xp.reshape(1, b * c, *xp.shape[-2:]), w.reshape(b * k, c, r, r), dilation=dil, groups=b)
     return y.reshape(b, k, *y.shape[-2:])
 
 
-# (C, K, H, W, R, pad, circular): tails in every tile axis (C vs BLOCK_K, K vs BLOCK_N, H·W vs BLOCK_M),
-# 1×1, 3×3 and 5×5 kernels, valid (pad 0), "same" and over-padded zero convolutions, circular wrap
+# (C, K, H, W, R, (pad before, after), dilation, circular): tails in every tile axis (C vs BLOCK_K,
+# K vs BLOCK_N, H·W vs BLOCK_M), 1×1, 2×2, 3×3 and 5×5 kernels, valid, "same", asymmetric and
+# over-padded zero convolutions, dilation, circular wrap
 CASES = [
-    (5, 7, 6, 9, 3, 1, True),
-    (5, 7, 6, 9, 3, 1, False),
-    (3, BLOCK_N + 6, 12, 13, 3, 0, False),
-    (BLOCK_K + 3, 4, 7, 5, 3, 2, False),
-    (4, 6, 9, 7, 5, 2, True),
-    (6, 5, 8, 8, 1, 0, False),
+    (5, 7, 6, 9, 3, (1, 1), 1, True),
+    (5, 7, 6, 9, 3, (1, 1), 1, False),
+    (3, BLOCK_N + 6, 12, 13, 3, (0, 0), 1, False),
+    (BLOCK_K + 3, 4, 7, 5, 3, (2, 2), 1, False),
+    (4, 6, 9, 7, 5, (2, 2), 1, True),
+    (6, 5, 8, 8, 1, (0, 0), 1, False),
+    (4, 5, 9, 8, 3, (2, 2), 2, True),
+    (3, 4, 10, 11, 3, (0, 0), 3, False),
+    (5, 3, 7, 6, 2, (0, 1), 1, False),
+    (5, 3, 7, 6, 2, (0, 1), 1, True),
 ]
 
 
-@pytest.mark.parametrize(("c", "k", "h", "w", "r", "pad", "circular"), CASES)
+@pytest.mark.parametrize(("c", "k", "h", "w", "r", "pad", "dil", "circular"), CASES)
 def test_forward_and_input_gradient_match_float64(
-    c: int, k: int, h: int, w: int, r: int, pad: int, circular: bool
+    c: int, k: int, h: int, w: int, r: int, pad: tuple[int, int], dil: int, circular: bool
 ) -> None:
     assert BLOCK_M < 12 * 13  # the third case spans two position tiles
     gen = torch.Generator().manual_seed(c * 100 + k)
@@ -60,9 +65,9 @@ def test_forward_and_input_gradient_match_float64(
     x = torch.randn(b, c, h, w, generator=gen, dtype=torch.float64)
     wt = torch.randn(b, k, c, r, r, generator=gen, dtype=torch.float64) / math.sqrt(c * r * r)
     x32 = x.float().to(DEVICE).requires_grad_(True)
-    y = triton_conv2d(x32, wt.float().to(DEVICE), pad, circular=circular, tf32=False)
+    y = triton_conv2d(x32, wt.float().to(DEVICE), pad, circular=circular, tf32=False, dilation=dil)
     x64 = x.clone().requires_grad_(True)
-    ref = _reference(x64, wt, pad, circular)
+    ref = _reference(x64, wt, pad, dil, circular)
     assert y.shape == ref.shape
     upstream = torch.randn(ref.shape, generator=gen, dtype=torch.float64)
     (g,) = torch.autograd.grad((y * upstream.float().to(DEVICE)).sum(), x32)
@@ -75,13 +80,14 @@ def test_forward_and_input_gradient_match_float64(
 
 
 MIXED = (
-    "[conv(8,3,padding=circular) relu]*2 conv(8,3,stride=2) relu conv(6,3,padding=zero) relu "
-    "residual{conv(6,3,padding=reflect) relu} globalavgpool dense(5)"
+    "[conv(8,3,padding=circular) relu]*2 conv(8,3,stride=2) relu conv(6,3,padding=zero,dilation=2) relu "
+    "residual{conv(6,3,padding=reflect) relu} conv(6,2) relu globalavgpool dense(5)"
 )
 
 
 def test_sampler_rows_match_the_grouped_convolution() -> None:
-    """Eligible convolutions run in Triton, the strided and reflect-padded ones stay grouped."""
+    """Eligible convolutions (dilated and even-sized included) run in Triton, the strided and
+    reflect-padded ones stay grouped."""
     kw = {"networks": 12, "seed": 5, "targets": ("logits", "loss"), "device": DEVICE}
     ref = sample(MIXED, "3x8x8", precision="fp64", **kw)  # type: ignore[arg-type]
     ours = sample(MIXED, "3x8x8", precision="fp32", conv_kernel="triton", **kw)  # type: ignore[arg-type]

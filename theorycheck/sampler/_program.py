@@ -51,8 +51,8 @@ class ConvSetup:
     """How the convolutions of a program run.
 
     ``kernel``: ``grouped`` (one cuDNN/oneDNN grouped convolution, ``groups=B``) or ``triton``
-    (the implicit-GEMM kernel of :mod:`theorycheck.sampler._triton_conv` for stride-1,
-    undilated, zero/valid/circular convolutions; the others stay grouped).
+    (the implicit-GEMM kernel of :mod:`theorycheck.sampler._triton_conv` for stride-1
+    zero/valid/circular convolutions; the others stay grouped).
     ``channels_last`` runs the grouped convolutions in NHWC (measured slower than NCHW on
     the CPU and on an H100: benchmarks/RESULTS.md); ``tf32`` lets the Triton kernel use TF32.
     """
@@ -195,7 +195,14 @@ def _apply(
     if isinstance(node, Conv):
         before, after = node.pad
         if conv.kernel == "triton" and conv_eligible(node.kernel, node.stride, node.dilation, node.pad, node.padding):
-            return triton_conv2d(x, weights[op.index], before, circular=node.padding == "circular", tf32=conv.tf32)
+            return triton_conv2d(
+                x,
+                weights[op.index],
+                node.pad,
+                circular=node.padding == "circular",
+                tf32=conv.tf32,
+                dilation=node.dilation,
+            )
         channels_last = conv.channels_last
         if before or after:
             x = F.pad(x, (before, after, before, after), mode=_PAD_MODE[node.padding])

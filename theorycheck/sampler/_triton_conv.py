@@ -2,19 +2,21 @@
 
 B networks, each with its own weights ``w_b (K, C, R, R)`` and input ``x_b (C, H, W)``::
 
-    y_b[n, p, q] = Σ_{c, r, s} w_b[n, c, r, s] · x_b[c, p − P + r, q − P + s]
+    y_b[n, p, q] = Σ_{c, r, s} w_b[n, c, r, s] · x_b[c, p − P + D·r, q − P + D·s]
 
-(cross-correlation, stride 1, dilation 1, pad P on each side; out-of-range indices wrap
-for circular padding and read zero otherwise). One program instance computes a tile of
+(cross-correlation, stride 1, dilation D, P padded before and P' after, output size
+H + P + P' − D(R−1); out-of-range indices wrap for circular padding and read zero
+otherwise). One program instance computes a tile of
 ``BLOCK_M`` output positions × ``BLOCK_N`` output channels of one network as a GEMM whose
 reduction axis runs over the R² taps × C input channels; padding is index arithmetic, so
 no padded copy of the input is made.
 
 The input gradient is the same kernel (adjoint of a stride-1 correlation)::
 
-    ∂L/∂x_b[c, i, j] = Σ_{n, r, s} w_b[n, c, R−1−r, R−1−s] · ∂L/∂y_b[n, i − (R−1−P) + r, j − (R−1−P) + s]
+    ∂L/∂x_b[c, i, j] = Σ_{n, r, s} w_b[n, c, R−1−r, R−1−s] · ∂L/∂y_b[n, i − Q + D·r, j − Q + D·s],  Q = D(R−1) − P
 
-i.e. flipped, channel-transposed weights and pad ``R − 1 − P`` (circular stays circular).
+i.e. flipped, channel-transposed weights, the same dilation and pads ``D(R−1) − P`` before and
+``D(R−1) − P'`` after (circular stays circular).
 
 Every network is computed by the same tiles in the same order, whatever the batch size, so
 rows do not depend on the chunk size. The tile configuration is fixed (no autotuning: a
@@ -85,11 +87,11 @@ def ensure_triton(device: torch.device, precision: str) -> None:
 
 
 def conv_eligible(kernel: int, stride: int, dilation: int, pad: tuple[int, int], padding: str) -> bool:
-    """Convolutions the kernel covers: stride 1, dilation 1, equal pads, zero/valid/circular padding.
+    """Convolutions the kernel covers: stride 1, zero/valid/circular padding (any dilation and pads).
 
-    Others (strided, dilated, reflect-padded) run as grouped convolutions in the same program.
+    Others (strided, reflect-padded) run as grouped convolutions in the same program.
     """
-    return stride == 1 and dilation == 1 and pad[0] == pad[1] and padding in ("zero", "valid", "circular")
+    return stride == 1 and padding in ("zero", "valid", "circular")
 
 
 def _build_kernel() -> Any:
@@ -108,6 +110,7 @@ def _build_kernel() -> Any:
         HO,
         WO,
         PAD,
+        DIL,
         R: tl.constexpr,
         CIRCULAR: tl.constexpr,
         TF32: tl.constexpr,
@@ -132,8 +135,8 @@ def _build_kernel() -> Any:
         for step in range(0, R * R * n_cblocks):
             tap = step // n_cblocks
             c0 = (step % n_cblocks) * BK
-            ih = oh - PAD + tap // R
-            iw = ow - PAD + tap % R
+            ih = oh - PAD + (tap // R) * DIL
+            iw = ow - PAD + (tap % R) * DIL
             if CIRCULAR:
                 ih = tl.where(ih < 0, ih + H, ih)
                 ih = tl.where(ih >= H, ih - H, ih)
@@ -172,18 +175,26 @@ def _kernel() -> Any:
 
 
 def _launch(
-    x: torch.Tensor, w_taps: torch.Tensor, pad: int, circular: bool, tf32: bool, config: KernelConfig | None = None
+    x: torch.Tensor,
+    w_taps: torch.Tensor,
+    pad: tuple[int, int],
+    dilation: int,
+    circular: bool,
+    tf32: bool,
+    config: KernelConfig | None = None,
 ) -> torch.Tensor:
-    """``y (B, K, HO, WO)`` from ``x (B, C, H, W)`` and tap-major weights ``(B, R·R, C, K)``."""
+    """``y (B, K, HO, WO)`` from ``x (B, C, H, W)`` and tap-major weights ``(B, R·R, C, K)``; ``pad`` is
+    (before, after) on both spatial axes."""
     import triton
 
     cfg = config or CONFIGS[tf32]
     b, c, h, w = x.shape
     r = round(w_taps.shape[1] ** 0.5)
     k = w_taps.shape[3]
-    ho, wo = h + 2 * pad - r + 1, w + 2 * pad - r + 1
-    if circular and pad > min(h, w):
-        raise TheorycheckError(f"circular pad {pad} exceeds the {h}×{w} input")
+    reach = dilation * (r - 1)
+    ho, wo = h + sum(pad) - reach, w + sum(pad) - reach
+    if circular and max(pad) > min(h, w):
+        raise TheorycheckError(f"circular pads {pad} exceed the {h}×{w} input")
     y = torch.empty((b, k, ho, wo), device=x.device, dtype=x.dtype)
     grid = (triton.cdiv(ho * wo, cfg.block_m), triton.cdiv(k, cfg.block_n), b)
     _kernel()[grid](
@@ -196,7 +207,8 @@ def _launch(
         k,
         ho,
         wo,
-        pad,
+        pad[0],
+        dilation,
         R=r,
         CIRCULAR=circular,
         TF32=tf32,
@@ -230,7 +242,7 @@ def compiled_resources(
         raise TheorycheckError("compiled_resources needs TRITON_INTERPRET unset")
     cfg = config or CONFIGS[tf32]
     signature = {name: "*fp32" for name in ("x_ptr", "w_ptr", "y_ptr")}
-    signature.update({name: "i32" for name in ("C", "H", "W", "K", "HO", "WO", "PAD")})
+    signature.update({name: "i32" for name in ("C", "H", "W", "K", "HO", "WO", "PAD", "DIL")})
     constants: dict[str, Any] = {"R": kernel, "CIRCULAR": True, "TF32": tf32}
     constants.update({"BM": cfg.block_m, "BN": cfg.block_n, "BK": cfg.block_k})
     signature.update({name: "constexpr" for name in constants})
@@ -269,29 +281,46 @@ def _adjoint_taps(w: torch.Tensor) -> torch.Tensor:
 class _TritonConv(torch.autograd.Function):
     @staticmethod
     def forward(
-        ctx: Any, x: torch.Tensor, w: torch.Tensor, pad: int, circular: bool, tf32: bool, config: KernelConfig | None
+        ctx: Any,
+        x: torch.Tensor,
+        w: torch.Tensor,
+        pad: tuple[int, int],
+        dilation: int,
+        circular: bool,
+        tf32: bool,
+        config: KernelConfig | None,
     ) -> torch.Tensor:
         ctx.save_for_backward(w)
-        ctx.conf = (pad, circular, tf32, config)
-        return _launch(x, _taps(w), pad, circular, tf32, config)
+        ctx.conf = (pad, dilation, circular, tf32, config)
+        return _launch(x, _taps(w), pad, dilation, circular, tf32, config)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (w,) = ctx.saved_tensors
-        pad, circular, tf32, config = ctx.conf
-        r = w.shape[-1]
-        gx = _launch(grad.contiguous(), _adjoint_taps(w), r - 1 - pad, circular, tf32, config)
-        return gx, None, None, None, None, None
+        pad, dilation, circular, tf32, config = ctx.conf
+        reach = dilation * (w.shape[-1] - 1)
+        adjoint_pad = (reach - pad[0], reach - pad[1])
+        gx = _launch(grad.contiguous(), _adjoint_taps(w), adjoint_pad, dilation, circular, tf32, config)
+        return gx, None, None, None, None, None, None
 
 
 def triton_conv2d(
-    x: torch.Tensor, w: torch.Tensor, pad: int, *, circular: bool, tf32: bool, config: KernelConfig | None = None
+    x: torch.Tensor,
+    w: torch.Tensor,
+    pad: int | tuple[int, int],
+    *,
+    circular: bool,
+    tf32: bool,
+    dilation: int = 1,
+    config: KernelConfig | None = None,
 ) -> torch.Tensor:
     """Stride-1 convolution of B networks: ``x (B, C, H, W)``, ``w (B, K, C, R, R)`` → ``(B, K, HO, WO)``.
 
+    ``pad``: on each side, or (before, after) on both spatial axes.
     Differentiable in ``x`` (the input gradient is the same kernel on the adjoint weights);
     ``w`` gets no gradient (the sampler only needs input gradients). ``config`` overrides the
     tile configuration (default ``CONFIGS[tf32]``).
     """
-    out: torch.Tensor = _TritonConv.apply(x, w, pad, circular, tf32, config)
+    pads = (pad, pad) if isinstance(pad, int) else pad
+    out: torch.Tensor = _TritonConv.apply(x, w, pads, dilation, circular, tf32, config)
     return out
