@@ -190,3 +190,51 @@ def test_three_levels_of_prediction_per_monte_carlo_cell(tiny_study: Path, tmp_p
         assert kernel is not None and h is not None
         assert lv["kernel"] == float(kernel.mean()) and lv["h"] == float(h.mean())
         assert lv["kernel"] > lv["h"] * 1.01  # the pooled positions' correlations survive infinite width
+
+
+CONV_STUDY = """
+[study]
+name = "conv"
+seed = 2
+conv_kernel = "{kernel}"
+claims = ["sg.thm6_proof"]
+
+[claims."sg.thm6_proof"]
+pools = [4, 9]
+channels = 2
+networks = 16
+"""
+
+
+def test_triton_conv_kernel_study_matches_grouped_and_is_keyed_apart(tmp_path: Path) -> None:
+    """``conv_kernel = "triton"`` (here in Triton's CPU interpreter): the same verdict and measurements to fp32
+    round-off as the grouped convolution, stored under other cell keys (a grouped store is not reused)."""
+    pytest.importorskip("triton")
+    out = tmp_path / "out"
+    results = {}
+    for kernel in ("grouped", "triton"):
+        path = tmp_path / f"{kernel}.toml"
+        path.write_text(CONV_STUDY.format(kernel=kernel))
+        results[kernel] = run_study(path, out if kernel == "grouped" else tmp_path / "out2")
+    g, t = (results[k].verdicts[0] for k in ("grouped", "triton"))
+    assert g["verdict"] == t["verdict"]
+    assert abs(t["measured"] - g["measured"]) <= 1e-5 * abs(g["measured"]), (g["measured"], t["measured"])
+    metas = {
+        kernel: {p.parent.name: json.loads(p.read_text()) for p in (d / "cells").glob("*/meta.json")}
+        for kernel, d in (("grouped", out), ("triton", tmp_path / "out2"))
+    }
+    assert metas["grouped"].keys() == metas["triton"].keys() and metas["grouped"]
+    for cell, meta in metas["triton"].items():
+        assert meta["provenance"]["conv_kernel"] == "triton"
+        assert metas["grouped"][cell]["provenance"]["conv_kernel"] == "grouped"
+        assert meta["key"] != metas["grouped"][cell]["key"], cell
+
+
+def test_triton_conv_kernel_refused_on_cpu_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    path = tmp_path / "s.toml"
+    path.write_text(CONV_STUDY.format(kernel="triton").replace("seed = 2", 'seed = 2\ndevice = "cpu"'))
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert not list((tmp_path / "out").glob("cells/*"))

@@ -30,6 +30,7 @@ CASES = [
     ('[study]\nseed = "one"\n', "study.seed: must be a non-negative integer"),
     ('[study]\ndevice = "gpu"\n', "study.device: must be auto, cpu or cuda"),
     ('[study]\nprecision = "fp16"\n', "study.precision: must be one of"),
+    ('[study]\nconv_kernel = "cudnn"\n', "study.conv_kernel: must be grouped or triton, got 'cudnn'"),
     ("[study]\nmax_networks = -3\n", "study.max_networks"),
     ('[study]\nclaims = ["sg.thm33"]\n', "unknown claim 'sg.thm33'; did you mean 'sg.thm3'?"),
     ('[study]\nclaims = ["sg.thm3", "sg.thm3"]\n', "listed twice"),

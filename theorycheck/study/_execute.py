@@ -54,9 +54,11 @@ def _graph_row(arch: str, shape: str) -> dict[str, Any]:
 
 
 def execute_cell(
-    cell: Cell, *, study_seed: int, device: str, precision: str
+    cell: Cell, *, study_seed: int, device: str, precision: str, conv_kernel: str = "grouped"
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    """Rows of ``cell``, its provenance, and per-input maps (sample cells with ``maps``; else ``{}``)."""
+    """Rows of ``cell``, its provenance, and per-input maps (sample cells with ``maps``; else ``{}``).
+
+    ``conv_kernel`` is the sampler's convolution kernel for Monte Carlo (``sample``) cells."""
     seed = cell_seed(study_seed, cell)
     params = cell.params
     if cell.kind == "sample":
@@ -78,6 +80,7 @@ def execute_cell(
             maps=bool(params.get("maps", False)),
             inputs=params.get("inputs", "gaussian"),
             input_seed=params.get("input_seed"),
+            conv_kernel=conv_kernel,
         )
         return pd.DataFrame(res.rows), res.provenance, res.maps
     if cell.kind == "paths":

@@ -16,6 +16,7 @@ from theorycheck.claims._levels import prediction_levels
 from theorycheck.errors import TheorycheckError
 from theorycheck.sampler import resolve_device
 from theorycheck.sampler._sample import provenance
+from theorycheck.sampler._triton_conv import ensure_triton
 from theorycheck.study._execute import cell_seed, execute_cell
 from theorycheck.study._spec import StudySpec, load_study
 from theorycheck.study._store import ResultStore
@@ -48,7 +49,14 @@ class StudyResult:
 
 
 def _run_cell(
-    cell: Cell, root: str, key: str, study_seed: int, device: str, precision: str, threads: int | None = None
+    cell: Cell,
+    root: str,
+    key: str,
+    study_seed: int,
+    device: str,
+    precision: str,
+    conv_kernel: str,
+    threads: int | None = None,
 ) -> tuple[str, float]:
     """Compute one cell and store it (runs in-process or on a Dask worker with ``threads`` torch threads)."""
     if threads is not None:  # on a Dask worker
@@ -66,7 +74,9 @@ def _run_cell(
     store = ResultStore(root)
     store.discard(cell)
     t0 = time.perf_counter()
-    rows, prov, maps = execute_cell(cell, study_seed=study_seed, device=device, precision=precision)
+    rows, prov, maps = execute_cell(
+        cell, study_seed=study_seed, device=device, precision=precision, conv_kernel=conv_kernel
+    )
     seconds = time.perf_counter() - t0
     meta = {
         "seed": cell_seed(study_seed, cell),
@@ -115,7 +125,7 @@ class _Executor:
                 self.device_cells_here = device.startswith("cuda") if device_cells_here is None else device_cells_here
 
     def run(self, cells: list[Cell], keys: dict[str, str], common: tuple[Any, ...], progress: Progress | None) -> None:
-        """Compute and store ``cells``; ``common`` = (root, study seed, device, precision)."""
+        """Compute and store ``cells``; ``common`` = (root, study seed, device, precision, conv kernel)."""
         root, *rest = common
         total = len(cells)
         if self.client is None:
@@ -236,6 +246,8 @@ def run_study(
     if workers is not None and workers <= 0:
         raise TheorycheckError(f"--workers must be a positive integer, got {workers}")
     device = str(resolve_device(spec.device))
+    if spec.conv_kernel != "grouped":
+        ensure_triton(resolve_device(spec.device), spec.precision)
     store = ResultStore(out)
     store.root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -251,13 +263,16 @@ def run_study(
     try:
         while True:
             keys = {
-                c.id: store.cell_key(c, study_seed=spec.seed, device=device, precision=spec.precision)
+                c.id: store.cell_key(
+                    c, study_seed=spec.seed, device=device, precision=spec.precision, conv_kernel=spec.conv_kernel
+                )
                 for ranges in streams.values()
                 for c in ranges
             }
             pending = [c for ranges in streams.values() for c in ranges if not store.is_complete(c, keys[c.id])]
             if pending:
-                executor.run(pending, keys, (str(store.root), spec.seed, device, spec.precision), progress)
+                common = (str(store.root), spec.seed, device, spec.precision, spec.conv_kernel)
+                executor.run(pending, keys, common, progress)
             results = _evaluate(spec, store, streams)
             if not _double(spec, streams, results):
                 break

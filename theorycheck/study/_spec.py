@@ -5,6 +5,7 @@ name = "quick"
 seed = 0
 device = "auto"          # auto, cpu, cuda
 precision = "fp32"       # fp64, fp32, tf32, bf16
+conv_kernel = "grouped"  # or "triton" (CUDA, fp32/tf32): how Monte Carlo cells run stride-1 convolutions
 claims = "all"           # or a list of claim IDs
 max_networks = 16000     # per cell stream: inconclusive claims double their networks up to this
 
@@ -34,6 +35,7 @@ _STUDY_KEYS = {
     "seed": "integer: every cell's seed derives from it and the cell's identity",
     "device": "auto, cpu or cuda",
     "precision": "fp64, fp32, tf32 or bf16",
+    "conv_kernel": "grouped (default) or triton: the sampler's convolution kernel (triton: CUDA, fp32 or tf32)",
     "claims": '"all" or a list of claim IDs',
     "max_networks": "positive integer: budget per cell stream when doubling inconclusive claims",
 }
@@ -51,6 +53,7 @@ class StudySpec:
     claims: dict[str, dict[str, Any]]
     description: str = ""
     source: str | None = field(default=None, compare=False)
+    conv_kernel: str = "grouped"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,7 @@ class StudySpec:
             "description": self.description,
             "seed": self.seed,
             "device": self.device,
+            "conv_kernel": self.conv_kernel,
             "precision": self.precision,
             "max_networks": self.max_networks,
             "claims": self.claims,
@@ -118,6 +122,9 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
     precision = study.get("precision", "fp32")
     if precision not in PRECISIONS:
         raise _err(f"{source}: study.precision", f"must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    conv_kernel = study.get("conv_kernel", "grouped")
+    if conv_kernel not in ("grouped", "triton"):
+        raise _err(f"{source}: study.conv_kernel", f"must be grouped or triton, got {conv_kernel!r}")
     max_networks = study.get("max_networks", 0)
     if not isinstance(max_networks, int) or isinstance(max_networks, bool) or max_networks < 0:
         raise _err(f"{source}: study.max_networks", f"must be a non-negative integer, got {max_networks!r}")
@@ -158,7 +165,8 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
     resolved = {cid: CATALOGUE[cid].resolve(tables.get(cid, {}), f'{source}: claims."{cid}"') for cid in ids}
     for cid, params in resolved.items():
         _validate_cells(CATALOGUE[cid], params, f'{source}: claims."{cid}"')
-    return StudySpec(name, seed, device, precision, max_networks, resolved, str(study.get("description", "")), source)
+    description = str(study.get("description", ""))
+    return StudySpec(name, seed, device, precision, max_networks, resolved, description, source, conv_kernel)
 
 
 def load_study(path: str | Path) -> StudySpec:

@@ -83,10 +83,15 @@ class ResultStore:
     def rows_path(self, cell: Cell) -> Path:
         return self.cell_dir(cell) / "rows.parquet"
 
-    def cell_key(self, cell: Cell, *, study_seed: int, device: str, precision: str) -> str:
-        """Everything that determines the rows: cell spec, study seed, device type and precision."""
+    def cell_key(
+        self, cell: Cell, *, study_seed: int, device: str, precision: str, conv_kernel: str = "grouped"
+    ) -> str:
+        """Everything that determines the rows: cell spec, study seed, device type, precision and, when it is not
+        the default grouped convolution, the sampler's convolution kernel (keys of existing stores stay valid)."""
         dev = "cuda" if device.startswith("cuda") else device
         blob = f"{cell.spec_hash()}/{study_seed}/{dev}/{precision}"
+        if conv_kernel != "grouped":
+            blob += f"/{conv_kernel}"
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def is_complete(self, cell: Cell, key: str) -> bool:
