@@ -138,3 +138,17 @@ def test_default_configs_compile_for_an_h100_without_spills() -> None:
         assert res["spill_bytes"] == 0, res
         assert res["registers"] <= 255
         assert res["shared_bytes"] <= 227 * 1024  # the most one block may use on an H100
+
+
+def test_batches_beyond_the_grid_limit_are_sliced_without_changing_a_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from theorycheck.sampler import _triton_conv
+
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(5, 3, 6, 6, generator=gen).to(DEVICE).requires_grad_(True)
+    w = torch.randn(5, 4, 3, 3, 3, generator=gen).to(DEVICE)
+    whole = triton_conv2d(x, w, 1, circular=True, tf32=False)
+    (g_whole,) = torch.autograd.grad(whole.sum(), x)
+    monkeypatch.setattr(_triton_conv, "MAX_GRID_Z", 2)  # 5 networks in slices of 2, 2, 1
+    sliced = triton_conv2d(x, w, 1, circular=True, tf32=False)
+    (g_sliced,) = torch.autograd.grad(sliced.sum(), x)
+    assert torch.equal(whole, sliced) and torch.equal(g_whole, g_sliced)

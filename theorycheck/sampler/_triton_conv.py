@@ -59,6 +59,8 @@ CONFIGS = {False: KernelConfig(), True: KernelConfig()}
 BLOCK_M, BLOCK_N, BLOCK_K = CONFIGS[False].block_m, CONFIGS[False].block_n, CONFIGS[False].block_k
 
 _KERNEL: Any = None
+#: CUDA limits the third grid axis (one network per program there) to 65535
+MAX_GRID_Z = 65535
 
 
 def interpreting() -> bool:
@@ -185,10 +187,8 @@ def _launch(
 ) -> torch.Tensor:
     """``y (B, K, HO, WO)`` from ``x (B, C, H, W)`` and tap-major weights ``(B, R·R, C, K)``; ``pad`` is
     (before, after) on both spatial axes."""
-    import triton
-
     cfg = config or CONFIGS[tf32]
-    b, c, h, w = x.shape
+    b, _, h, w = x.shape
     r = round(w_taps.shape[1] ** 0.5)
     k = w_taps.shape[3]
     reach = dilation * (r - 1)
@@ -196,10 +196,32 @@ def _launch(
     if circular and max(pad) > min(h, w):
         raise TheorycheckError(f"circular pads {pad} exceed the {h}×{w} input")
     y = torch.empty((b, k, ho, wo), device=x.device, dtype=x.dtype)
+    x, w_taps = x.contiguous(), w_taps.contiguous()
+    for lo in range(0, b, MAX_GRID_Z):  # networks are independent: slicing the batch changes no bit
+        hi = min(b, lo + MAX_GRID_Z)
+        _launch_slice(x[lo:hi], w_taps[lo:hi], y[lo:hi], pad[0], dilation, circular, tf32, cfg)
+    return y
+
+
+def _launch_slice(
+    x: torch.Tensor,
+    w_taps: torch.Tensor,
+    y: torch.Tensor,
+    pad: int,
+    dilation: int,
+    circular: bool,
+    tf32: bool,
+    cfg: KernelConfig,
+) -> None:
+    import triton
+
+    b, c, h, w = x.shape
+    r = round(w_taps.shape[1] ** 0.5)
+    k, ho, wo = y.shape[1:]
     grid = (triton.cdiv(ho * wo, cfg.block_m), triton.cdiv(k, cfg.block_n), b)
     _kernel()[grid](
-        x.contiguous(),
-        w_taps.contiguous(),
+        x,
+        w_taps,
         y,
         c,
         h,
@@ -207,7 +229,7 @@ def _launch(
         k,
         ho,
         wo,
-        pad[0],
+        pad,
         dilation,
         R=r,
         CIRCULAR=circular,
@@ -219,7 +241,6 @@ def _launch(
         num_stages=cfg.num_stages,
         enable_fp_fusion=True,
     )
-    return y
 
 
 def compiled_resources(
