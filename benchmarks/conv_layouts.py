@@ -6,7 +6,7 @@ Variants: grouped convolution (what ``vmap`` of ``conv2d`` becomes) in NCHW and 
 with cuDNN autotuning (``cudnn.benchmark``) off/on and deterministic algorithms,
 im2col + ``bmm``, and theorycheck's Triton implicit-GEMM kernel in several tile
 configurations (fp32 and TF32; the sampler's default configuration is
-``theorycheck.sampler._triton_conv.CONFIGS``). Prints one JSON object per variant
+``theorycheck.sampler._triton_conv.CONFIGS``, per precision and GPU generation). Prints one JSON object per variant
 (time per network, TFLOP/s).
 
     python benchmarks/conv_layouts.py [--device cuda] [--px 256] [--networks 8 32]

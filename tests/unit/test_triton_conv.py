@@ -120,24 +120,29 @@ def test_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         sample("conv(4,3) relu flatten dense(2)", "1x4x4", networks=4, seed=0, device="cpu", conv_kernel="triton")
 
 
-def test_default_configs_compile_for_an_h100_without_spills() -> None:
-    """Ahead-of-time compilation for sm_90 (no GPU needed): the kernel builds for the real target
+#: the most shared memory one block may use: A100 (sm_80) 163 KB, H100 (sm_90) 227 KB
+MAX_SHARED = {80: 163 * 1024, 90: 227 * 1024}
+
+
+@pytest.mark.parametrize("capability", sorted(MAX_SHARED))
+def test_default_configs_compile_for_a100_and_h100_without_spills(capability: int) -> None:
+    """Ahead-of-time compilation for sm_80/sm_90 (no GPU needed): the kernel builds for the real target
     (the interpreter accepts programs the compiler rejects) and its registers do not spill.
 
     Runs in a subprocess: this process has the interpreter switched on.
     """
     code = (
         "import json; from theorycheck.sampler._triton_conv import compiled_resources; "
-        "print(json.dumps([compiled_resources(False), compiled_resources(True)]))"
+        f"print(json.dumps([compiled_resources(tf32, capability={capability}) for tf32 in (False, True)]))"
     )
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     for tf32, res in zip((False, True), json.loads(done.stdout.splitlines()[-1]), strict=True):
-        print("tf32" if tf32 else "fp32", res)
+        print(f"sm_{capability}", "tf32" if tf32 else "fp32", res)
         assert res["spill_bytes"] == 0, res
         assert res["registers"] <= 255
-        assert res["shared_bytes"] <= 227 * 1024  # the most one block may use on an H100
+        assert res["shared_bytes"] <= MAX_SHARED[capability]
 
 
 def test_batches_beyond_the_grid_limit_are_sliced_without_changing_a_bit(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,7 +38,15 @@ import torch
 
 from theorycheck.errors import TheorycheckError
 
-__all__ = ["CONFIGS", "KernelConfig", "compiled_resources", "conv_eligible", "ensure_triton", "triton_conv2d"]
+__all__ = [
+    "CONFIGS",
+    "KernelConfig",
+    "compiled_resources",
+    "conv_eligible",
+    "default_config",
+    "ensure_triton",
+    "triton_conv2d",
+]
 
 
 @dataclass(frozen=True)
@@ -52,11 +60,18 @@ class KernelConfig:
     num_stages: int = 3
 
 
-#: per ``tf32``. Chosen without a GPU: compiled for sm_90 they use 156 (fp32) and 158 (TF32)
-#: registers per thread and no spills (``compiled_resources``; 4 warps spilled 104 bytes in
-#: fp32); their speed is measured by ``benchmarks/triton_conv_tune.py`` on a GPU.
-CONFIGS = {False: KernelConfig(), True: KernelConfig()}
-BLOCK_M, BLOCK_N, BLOCK_K = CONFIGS[False].block_m, CONFIGS[False].block_n, CONFIGS[False].block_k
+#: per (``tf32``, compute capability ≥ 9.0). Chosen without a GPU, by compiling ahead of time
+#: (``compiled_resources``): 128 positions × 64 channels × 32 input channels, 8 warps, 3 stages
+#: compiles for sm_90 to 156 (fp32) / 158 (TF32) registers per thread without spills (with 4
+#: warps fp32 spilled 104 bytes); for sm_80 fp32 it spilled 16 bytes, so there the input-channel
+#: step is 16 (154 registers, no spills). Their speed is measured by benchmarks/conv_layouts.py.
+CONFIGS = {
+    (False, True): KernelConfig(),
+    (True, True): KernelConfig(),
+    (False, False): KernelConfig(block_k=16),
+    (True, False): KernelConfig(),
+}
+BLOCK_M, BLOCK_N, BLOCK_K = (getattr(CONFIGS[False, True], f"block_{a}") for a in "mnk")
 
 _KERNEL: Any = None
 #: CUDA limits the third grid axis (one network per program there) to 65535
@@ -94,6 +109,12 @@ def conv_eligible(kernel: int, stride: int, dilation: int, pad: tuple[int, int],
     Others (strided, reflect-padded) run as grouped convolutions in the same program.
     """
     return stride == 1 and padding in ("zero", "valid", "circular")
+
+
+def default_config(tf32: bool, device: torch.device) -> KernelConfig:
+    """The tile configuration for ``device`` (the sm_90 one in Triton's CPU interpreter)."""
+    major = torch.cuda.get_device_capability(device)[0] if device.type == "cuda" else 9
+    return CONFIGS[tf32, major >= 9]
 
 
 def _build_kernel() -> Any:
@@ -187,7 +208,7 @@ def _launch(
 ) -> torch.Tensor:
     """``y (B, K, HO, WO)`` from ``x (B, C, H, W)`` and tap-major weights ``(B, R·R, C, K)``; ``pad`` is
     (before, after) on both spatial axes."""
-    cfg = config or CONFIGS[tf32]
+    cfg = config or default_config(tf32, x.device)
     b, _, h, w = x.shape
     r = round(w_taps.shape[1] ** 0.5)
     k = w_taps.shape[3]
@@ -261,7 +282,7 @@ def compiled_resources(
 
     if interpreting():
         raise TheorycheckError("compiled_resources needs TRITON_INTERPRET unset")
-    cfg = config or CONFIGS[tf32]
+    cfg = config or CONFIGS[tf32, capability >= 90]
     signature = {name: "*fp32" for name in ("x_ptr", "w_ptr", "y_ptr")}
     signature.update({name: "i32" for name in ("C", "H", "W", "K", "HO", "WO", "PAD", "DIL")})
     constants: dict[str, Any] = {"R": kernel, "CIRCULAR": True, "TF32": tf32}
@@ -340,7 +361,7 @@ def triton_conv2d(
     ``pad``: on each side, or (before, after) on both spatial axes.
     Differentiable in ``x`` (the input gradient is the same kernel on the adjoint weights);
     ``w`` gets no gradient (the sampler only needs input gradients). ``config`` overrides the
-    tile configuration (default ``CONFIGS[tf32]``).
+    tile configuration (default: :func:`default_config`).
     """
     pads = (pad, pad) if isinstance(pad, int) else pad
     out: torch.Tensor = _TritonConv.apply(x, w, pads, dilation, circular, tf32, config)
