@@ -27,6 +27,7 @@ from theorycheck.graph import Architecture, Conv, Dense
 from theorycheck.sampler import compile_program, resolve_device, sample
 from theorycheck.sampler._precision import compute_dtype, precision_mode
 from theorycheck.sampler._program import Program, all_ops
+from theorycheck.sampler._triton_conv import ensure_triton
 
 __all__ = ["CONFIGS", "BenchResult", "run_bench"]
 
@@ -261,6 +262,8 @@ def run_bench(
     """
     dev = resolve_device(device)
     dtype = compute_dtype(precision)
+    if conv_kernel != "grouped":
+        ensure_triton(dev, precision)
     chosen = configs if configs is not None else CONFIGS["cuda" if dev.type == "cuda" else "cpu"]
     if conv_kernel == "triton" and configs is None:
         chosen = [c for c in chosen if _has_conv(compile_program(Architecture.parse(c.arch), c.input_shape))]

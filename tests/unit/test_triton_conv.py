@@ -110,7 +110,7 @@ def test_rows_are_bitwise_invariant_to_chunk_and_start() -> None:
         assert (whole.rows[key][6:] == split.rows[key]).all(), key
 
 
-def test_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clear_errors(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(TheorycheckError, match="supports precision fp32 and tf32"):
         sample("conv(4,3) relu flatten dense(2)", "1x4x4", networks=4, seed=0, precision="fp64", conv_kernel="triton")
     with pytest.raises(TheorycheckError, match="unknown conv kernel 'cudnn'; use grouped or triton"):
@@ -118,6 +118,12 @@ def test_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
     with pytest.raises(TheorycheckError, match="runs on a CUDA device"):
         sample("conv(4,3) relu flatten dense(2)", "1x4x4", networks=4, seed=0, device="cpu", conv_kernel="triton")
+    if not CUDA:
+        from theorycheck.cli import main
+
+        for argv in (["bench"], ["estimate", "conv(4,3) relu flatten dense(2)", "--input", "1x4x4"]):
+            assert main([*argv, "--device", "cpu", "--conv-kernel", "triton"]) == 2
+            assert "conv kernel 'triton' runs on a CUDA device" in capsys.readouterr().err
 
 
 #: the most shared memory one block may use: A100 (sm_80) 163 KB, H100 (sm_90) 227 KB
