@@ -210,18 +210,18 @@ def test_triton_conv_kernel_study_matches_grouped_and_is_keyed_apart(tmp_path: P
     """``conv_kernel = "triton"`` (here in Triton's CPU interpreter): the same verdict and measurements to fp32
     round-off as the grouped convolution, stored under other cell keys (a grouped store is not reused)."""
     pytest.importorskip("triton")
-    out = tmp_path / "out"
+    outs = {kernel: tmp_path / kernel for kernel in ("grouped", "triton")}
     results = {}
-    for kernel in ("grouped", "triton"):
+    for kernel, out in outs.items():
         path = tmp_path / f"{kernel}.toml"
         path.write_text(CONV_STUDY.format(kernel=kernel))
-        results[kernel] = run_study(path, out if kernel == "grouped" else tmp_path / "out2")
+        results[kernel] = run_study(path, out)
     g, t = (results[k].verdicts[0] for k in ("grouped", "triton"))
     assert g["verdict"] == t["verdict"]
     assert abs(t["measured"] - g["measured"]) <= 1e-5 * abs(g["measured"]), (g["measured"], t["measured"])
     metas = {
-        kernel: {p.parent.name: json.loads(p.read_text()) for p in (d / "cells").glob("*/meta.json")}
-        for kernel, d in (("grouped", out), ("triton", tmp_path / "out2"))
+        kernel: {p.parent.name: json.loads(p.read_text()) for p in (out / "cells").glob("*/meta.json")}
+        for kernel, out in outs.items()
     }
     assert metas["grouped"].keys() == metas["triton"].keys() and metas["grouped"]
     for cell, meta in metas["triton"].items():

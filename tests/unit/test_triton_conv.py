@@ -17,15 +17,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from theorycheck.errors import TheorycheckError
+from theorycheck.sampler import sample
+from theorycheck.sampler._triton_conv import default_config, triton_conv2d
+
+pytest.importorskip("triton")
 CUDA = torch.cuda.is_available()
 assert CUDA or os.environ.get("TRITON_INTERPRET") == "1", "tests/conftest.py sets TRITON_INTERPRET=1 without CUDA"
-pytest.importorskip("triton")
-
-from theorycheck.errors import TheorycheckError  # noqa: E402
-from theorycheck.sampler import sample  # noqa: E402
-from theorycheck.sampler._triton_conv import BLOCK_K, BLOCK_M, BLOCK_N, triton_conv2d  # noqa: E402
-
 DEVICE = torch.device("cuda" if CUDA else "cpu")
+#: the fp32 tile the kernel uses on DEVICE
+TILE = default_config(False, DEVICE)
 UNIT_ROUNDOFF = 2.0**-24
 
 
@@ -38,14 +39,14 @@ def _reference(x: torch.Tensor, w: torch.Tensor, pad: tuple[int, int], dil: int,
     return y.reshape(b, k, *y.shape[-2:])
 
 
-# (C, K, H, W, R, (pad before, after), dilation, circular): tails in every tile axis (C vs BLOCK_K,
-# K vs BLOCK_N, H·W vs BLOCK_M), 1×1, 2×2, 3×3 and 5×5 kernels, valid, "same", asymmetric and
+# (C, K, H, W, R, (pad before, after), dilation, circular): tails in every tile axis (C vs block_k,
+# K vs block_n, H·W vs block_m), 1×1, 2×2, 3×3 and 5×5 kernels, valid, "same", asymmetric and
 # over-padded zero convolutions, dilation, circular wrap
 CASES = [
     (5, 7, 6, 9, 3, (1, 1), 1, True),
     (5, 7, 6, 9, 3, (1, 1), 1, False),
-    (3, BLOCK_N + 6, 12, 13, 3, (0, 0), 1, False),
-    (BLOCK_K + 3, 4, 7, 5, 3, (2, 2), 1, False),
+    (3, TILE.block_n + 6, 12, 13, 3, (0, 0), 1, False),
+    (TILE.block_k + 3, 4, 7, 5, 3, (2, 2), 1, False),
     (4, 6, 9, 7, 5, (2, 2), 1, True),
     (6, 5, 8, 8, 1, (0, 0), 1, False),
     (4, 5, 9, 8, 3, (2, 2), 2, True),
@@ -59,7 +60,7 @@ CASES = [
 def test_forward_and_input_gradient_match_float64(
     c: int, k: int, h: int, w: int, r: int, pad: tuple[int, int], dil: int, circular: bool
 ) -> None:
-    assert BLOCK_M < 12 * 13  # the third case spans two position tiles
+    assert TILE.block_m < 12 * 13  # the third case spans two position tiles
     gen = torch.Generator().manual_seed(c * 100 + k)
     b = 3
     x = torch.randn(b, c, h, w, generator=gen, dtype=torch.float64)

@@ -194,7 +194,7 @@ def _apply(
         return torch.bmm(weights[op.index], x.unsqueeze(-1)).squeeze(-1)
     if isinstance(node, Conv):
         before, after = node.pad
-        if conv.kernel == "triton" and conv_eligible(node.kernel, node.stride, node.dilation, node.pad, node.padding):
+        if conv.kernel == "triton" and conv_eligible(node.stride, node.padding):
             return triton_conv2d(
                 x,
                 weights[op.index],

@@ -7,7 +7,7 @@ B networks, each with its own weights ``w_b (K, C, R, R)`` and input ``x_b (C, H
 (cross-correlation, stride 1, dilation D, P padded before and P' after, output size
 H + P + P' − D(R−1); out-of-range indices wrap for circular padding and read zero
 otherwise). One program instance computes a tile of
-``BLOCK_M`` output positions × ``BLOCK_N`` output channels of one network as a GEMM whose
+``block_m`` output positions × ``block_n`` output channels of one network as a GEMM whose
 reduction axis runs over the R² taps × C input channels; padding is index arithmetic, so
 no padded copy of the input is made.
 
@@ -71,7 +71,6 @@ CONFIGS = {
     (False, False): KernelConfig(block_k=16),
     (True, False): KernelConfig(),
 }
-BLOCK_M, BLOCK_N, BLOCK_K = (getattr(CONFIGS[False, True], f"block_{a}") for a in "mnk")
 
 _KERNEL: Any = None
 #: CUDA limits the third grid axis (one network per program there) to 65535
@@ -103,8 +102,8 @@ def ensure_triton(device: torch.device, precision: str) -> None:
         )
 
 
-def conv_eligible(kernel: int, stride: int, dilation: int, pad: tuple[int, int], padding: str) -> bool:
-    """Convolutions the kernel covers: stride 1, zero/valid/circular padding (any dilation and pads).
+def conv_eligible(stride: int, padding: str) -> bool:
+    """Convolutions the kernel covers: stride 1, zero/valid/circular padding (any kernel size, dilation, pads).
 
     Others (strided, reflect-padded) run as grouped convolutions in the same program.
     """
@@ -220,7 +219,7 @@ def _launch(
     x, w_taps = x.contiguous(), w_taps.contiguous()
     for lo in range(0, b, MAX_GRID_Z):  # networks are independent: slicing the batch changes no bit
         hi = min(b, lo + MAX_GRID_Z)
-        _launch_slice(x[lo:hi], w_taps[lo:hi], y[lo:hi], pad[0], dilation, circular, tf32, cfg)
+        _launch_slice(x[lo:hi], w_taps[lo:hi], y[lo:hi], r, pad[0], dilation, circular, tf32, cfg)
     return y
 
 
@@ -228,6 +227,7 @@ def _launch_slice(
     x: torch.Tensor,
     w_taps: torch.Tensor,
     y: torch.Tensor,
+    r: int,
     pad: int,
     dilation: int,
     circular: bool,
@@ -237,7 +237,6 @@ def _launch_slice(
     import triton
 
     b, c, h, w = x.shape
-    r = round(w_taps.shape[1] ** 0.5)
     k, ho, wo = y.shape[1:]
     grid = (triton.cdiv(ho * wo, cfg.block_m), triton.cdiv(k, cfg.block_n), b)
     _kernel()[grid](
