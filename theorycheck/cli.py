@@ -63,6 +63,8 @@ def _print_prediction(pred: dict) -> None:
     print(f"E‖∂f‖₂²       {_fmt(pred['grad_sq_norm'])}")
     print(f"E‖∂f‖₁        {_fmt(pred['grad_l1'])}   (independent-Gaussian approximation)")
     print(f"E‖∂f‖_∞       {_fmt(pred['grad_linf'])}   (independent-Gaussian approximation, grows like √(2 ln 2d))")
+    for note in pred.get("notes", []):
+        print(f"note          {note}")
 
 
 def _print_kernel(pred: dict) -> None:

@@ -89,3 +89,27 @@ def test_help_explains_the_dsl() -> None:
         assert word in res.stdout
     top = run("--help")
     assert "predict" in top.stdout
+
+
+RESIDUAL = (
+    "conv(8,3,padding=circular) relu residual{conv(8,3,padding=circular) relu conv(8,3,padding=circular)} relu "
+    "globalavgpool dense(1)"
+)
+
+
+def test_residual_then_relu_is_noted_under_h_and_refused_at_kernel_level(capsys: pytest.CaptureFixture[str]) -> None:
+    """relu(u) + b feeds the last ReLU: (H) still answers (the paper's hypothesis) and says H1 is implausible there,
+    naming the node; the kernel level refuses with the node's position instead of a Gaussian formula."""
+    assert main(["predict", RESIDUAL, "--input", "3x8x8"]) == 0
+    text = capsys.readouterr().out
+    assert "note          3 relu on 8x8x8: its input is neither non-negative nor centred" in text
+    assert main(["predict", RESIDUAL, "--input", "3x8x8", "--level", "kernel", "--inputs", "1", "--json"]) == 0
+    kern = json.loads(capsys.readouterr().out)
+    assert kern["covered"] is False and kern["grad_sq_norm"] is None
+    assert kern["reason"].startswith("3 relu on 8x8x8: its input is neither centred Gaussian nor non-negative")
+    # the pre-activation form sums two centred Gaussians: no note, and the kernel level covers it
+    pre = RESIDUAL.replace("relu residual{conv", "residual{relu conv")
+    assert main(["predict", pre, "--input", "3x8x8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"] == []
+    assert main(["predict", pre, "--input", "3x8x8", "--level", "kernel", "--inputs", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["covered"] is True

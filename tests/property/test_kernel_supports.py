@@ -28,7 +28,8 @@ def _conv(draw: Any) -> str:
 
 @st.composite
 def kernel_nets(draw: Any) -> tuple[str, str]:
-    """Conv nets the kernel level covers: conv/activation blocks, average pools, a residual or a concat."""
+    """Conv nets the kernel level covers: conv/activation blocks, average pools, a pre-activation residual or a
+    concat (every block ends in a weighted layer or a residual sum, so each activation has a centred input)."""
     side = draw(st.integers(3, 9))
     layers = [draw(_conv())]
     for _ in range(draw(st.integers(1, 4))):
@@ -38,8 +39,8 @@ def kernel_nets(draw: Any) -> tuple[str, str]:
             layers += [act, draw(_conv())]
         elif block == "act pool":
             layers += [act, f"avgpool({draw(st.integers(2, 3))},stride={draw(st.integers(1, 2))})", draw(_conv())]
-        elif block == "act residual":
-            layers += [act, "residual{conv(2,3,padding=circular) relu conv(2,3,padding=circular)}"]
+        elif block == "act residual":  # pre-activation: the sum of two centred Gaussians (a covered merge)
+            layers += [f"residual{{{act} conv(2,3,padding=circular) relu conv(2,3,padding=circular)}}"]
         elif block == "act concat":
             layers += [act, "concat{conv(2,3,padding=circular) relu | conv(1,1)}", draw(_conv())]
         else:

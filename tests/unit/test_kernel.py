@@ -33,13 +33,15 @@ POOLED = "conv(8,3,padding=circular) relu conv(8,3,padding=circular) relu avgpoo
         (STRIDED, "3x12x12"),
         # the scope limit of studies: 3x32x32 (A_i, M_i kept on their receptive-field support rows)
         ("conv(8,3,padding=circular) relu conv(8,3,padding=circular) relu flatten dense(10,gain=1)", "3x32x32"),
-        # branches: a residual dense net, a residual and a concatenation in circular conv nets without pooling
-        ("dense(16) relu residual{dense(16) relu dense(16)} relu dense(2)", "12"),
+        # branches: pre-activation residual nets (the sum of two centred Gaussians feeds the ReLU), a
+        # concatenation in circular conv nets without pooling, and a ReLU on a ReLU (the identity)
+        ("dense(16) residual{relu dense(16) relu dense(16)} relu dense(2)", "12"),
         (
-            "conv(4,3,padding=circular) relu residual{conv(4,3,padding=circular) relu conv(4,3,padding=circular)} "
+            "conv(4,3,padding=circular) residual{relu conv(4,3,padding=circular) relu conv(4,3,padding=circular)} "
             "relu flatten dense(2)",
             "2x6x6",
         ),
+        ("dense(16) relu relu dense(16) relu dense(2)", "12"),
         (
             "conv(4,3,padding=circular) relu concat{conv(4,3,padding=circular) relu | conv(2,1) relu} "
             "conv(4,2,stride=2,padding=circular) relu flatten dense(2)",
@@ -86,7 +88,13 @@ def test_zero_padding_borders_at_kernel_level() -> None:
     ("arch", "fragment"),
     [
         ("conv(4,3) relu maxpool(2) flatten dense(1)", "not covered at kernel level"),
-        ("conv(4,3) relu relu flatten dense(1)", "non-negative input"),
+        ("conv(4,3) relu tanh flatten dense(1)", "tanh of a non-negative input"),
+        # relu(u) + b after a residual block: not a centred Gaussian, and the position is named
+        ("conv(4,3) relu residual{conv(4,3) relu conv(4,3)} relu flatten dense(1)", "3 relu on 4x8x8: its input"),
+        (
+            "conv(4,3) relu concat{conv(4,3) relu | conv(4,3)} tanh flatten dense(1)",
+            "3 tanh on 8x8x8: tanh of a non-negative",
+        ),
         ("avgpool(2) conv(4,3) relu flatten dense(1)", "weighted first layer"),
         ("conv(4,3) relu add{conv(4,3) relu | identity} flatten dense(1)", "cross-moments"),
         ("conv(4,3) relu add{conv(4,3) relu | conv(4,1) maxpool(1)} flatten dense(1)", "not covered at kernel level"),

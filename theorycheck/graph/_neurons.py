@@ -47,8 +47,10 @@ class Edge:
     ``real`` is True when ``dst`` is a neuron of the paper's DAG (created by a
     dense, conv, pooling or add node) and False for relabelling steps
     (activations, flatten, concat), which carry a gate but add no node.
-    ``layer`` identifies the node occurrence; ``in_nonneg`` and ``in_shape``
-    describe that node's input (non-negative? which shape?). ``index`` locates the edge's weight for
+    ``layer`` identifies the node occurrence; ``in_nonneg`` says whether the
+    source neuron is non-negative for every weight draw (tracked neuron by
+    neuron, independently of the theory's per-channel laws), ``in_shape`` is
+    the shape of the node's input. ``index`` locates the edge's weight for
     weighted nodes: ``(out_channel, in_channel, ky, kx)`` for conv (one edge
     per kernel entry), ``(out, in)`` for dense.
     """
@@ -123,16 +125,21 @@ class _Builder:
             raise ValueError(f"network too large for explicit enumeration (> {MAX_NEURONS} neurons)")
         return ids
 
-    def relabel(self, src: NDArray[np.int64], dst: NDArray[np.int64], node: Node, nonneg: bool) -> None:
-        for s, t in zip(src.ravel(), dst.ravel(), strict=True):
-            self.edges.append(Edge(int(s), int(t), 1, node, self.layer, False, nonneg, tuple(src.shape)))
+    def relabel(self, src: NDArray[np.int64], dst: NDArray[np.int64], node: Node, nonneg: NDArray[np.bool_]) -> None:
+        for s, t, nn in zip(src.ravel(), dst.ravel(), nonneg.ravel(), strict=True):
+            self.edges.append(Edge(int(s), int(t), 1, node, self.layer, False, bool(nn), tuple(src.shape)))
 
-    def sequence(self, layers: Sequence, ids: NDArray[np.int64], nonneg: bool) -> tuple[NDArray[np.int64], bool]:
+    def sequence(
+        self, layers: Sequence, ids: NDArray[np.int64], nonneg: NDArray[np.bool_]
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         for node in layers:
             ids, nonneg = self.node(node, ids, nonneg)
         return ids, nonneg
 
-    def node(self, node: Node, ids: NDArray[np.int64], nonneg: bool) -> tuple[NDArray[np.int64], bool]:
+    def node(
+        self, node: Node, ids: NDArray[np.int64], nonneg: NDArray[np.bool_]
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Edges of ``node``; ``nonneg`` marks the input neurons that are non-negative for every draw."""
         in_shape = tuple(ids.shape)
         out_shape = node_output_shape(node, in_shape)
         self.layer += 1
@@ -155,36 +162,43 @@ class _Builder:
                             node,
                             layer,
                             True,
-                            nonneg,
+                            bool(nonneg.ravel()[i]),
                             in_shape,
                             index,
                         )
                     )
-            return out, (not node.weighted) and nonneg
+            if node.weighted:
+                return out, np.zeros(out_shape, dtype=bool)
+            # an output neuron of a pool is non-negative when every neuron of its window is
+            window_neg = counts @ (~nonneg).ravel().astype(np.float64)
+            return out, (window_neg == 0).reshape(out_shape)
         if isinstance(node, Activation):
             out = self.fresh(out_shape)
             self.relabel(ids, out, node, nonneg)
-            return out, node.fn in ("relu", "sigmoid", "softplus")
+            return out, np.full(out_shape, node.fn in ("relu", "sigmoid", "softplus"))
         if isinstance(node, Flatten):
             out = self.fresh(out_shape)
             self.relabel(ids, out, node, nonneg)
-            return out, nonneg
+            return out, nonneg.reshape(out_shape)
         if isinstance(node, Add):
             results = [self.sequence(b, ids, nonneg) for b in node.branches]
             out = self.fresh(out_shape)
-            for branch_ids, _ in results:
-                for s, t in zip(branch_ids.ravel(), out.ravel(), strict=True):
-                    self.edges.append(Edge(int(s), int(t), 1, node, layer, True, nonneg, in_shape))
-            return out, all(nn for _, nn in results)
+            for branch_ids, branch_nonneg in results:
+                for s, t, nn in zip(branch_ids.ravel(), out.ravel(), branch_nonneg.ravel(), strict=True):
+                    self.edges.append(Edge(int(s), int(t), 1, node, layer, True, bool(nn), in_shape))
+            return out, np.logical_and.reduce([nn for _, nn in results])
         if isinstance(node, Concat):
             results = [self.sequence(b, ids, nonneg) for b in node.branches]
             joined = np.concatenate([r for r, _ in results], axis=0)
+            joined_nonneg = np.concatenate([nn for _, nn in results], axis=0)
             out = self.fresh(out_shape)
-            self.relabel(joined, out, node, nonneg)
-            return out, all(nn for _, nn in results)
+            self.relabel(joined, out, node, joined_nonneg)
+            return out, joined_nonneg
         raise TypeError(node.kind)
 
-    def _conv_edges(self, node: Conv, ids: NDArray[np.int64], out: NDArray[np.int64], nonneg: bool, layer: int) -> None:
+    def _conv_edges(
+        self, node: Conv, ids: NDArray[np.int64], out: NDArray[np.int64], nonneg: NDArray[np.bool_], layer: int
+    ) -> None:
         """One edge per kernel entry: probe each offset with a one-hot kernel in PyTorch."""
         c_in = ids.shape[0]
         single = Conv(1, node.kernel, stride=node.stride, dilation=node.dilation, padding=node.padding)
@@ -211,7 +225,7 @@ class _Builder:
                                     node,
                                     layer,
                                     True,
-                                    nonneg,
+                                    bool(nonneg[ci].ravel()[i]),
                                     tuple(ids.shape),
                                     (co, ci, ky, kx),
                                 )
@@ -223,7 +237,7 @@ def neuron_graph(arch: Architecture, input_shape: Shape) -> NeuronGraph:
     arch.shapes(input_shape)
     builder = _Builder()
     inputs = builder.fresh(input_shape)
-    outputs, _ = builder.sequence(arch.layers, inputs, False)
+    outputs, _ = builder.sequence(arch.layers, inputs, np.zeros(input_shape, dtype=bool))
     return NeuronGraph(int(np.prod(input_shape)), outputs.ravel(), builder.edges, builder.next_id, builder.layer_inputs)
 
 

@@ -63,9 +63,10 @@ from theorycheck.graph import (
     Flatten,
     GlobalAvgPool,
     Shape,
+    format_shape,
     parse_input_shape,
 )
-from theorycheck.theory._frames import Frame, annotate
+from theorycheck.theory._frames import CENTRED, NONNEG, OTHER, Frame, annotate, law_name, merge_laws
 from theorycheck.theory._kernel_coefficients import QuadratureTooLarge, relu_coefficients, smooth_coefficients
 from theorycheck.theory._kernel_ops import (
     State,
@@ -98,18 +99,46 @@ class KernelPrediction:
     reason: str | None
 
 
-#: a channel-group mixture: (share of the channels, state of that group); shares sum to 1
-_Mix = list[tuple[float, State]]
+#: a channel-group mixture: (share of the channels, state of that group, law of that group); shares sum to 1
+_Mix = list[tuple[float, State, int]]
 
 
 def _centred(frames: list[Frame]) -> bool:
-    """True when the branch ends in a weighted layer followed only by linear weightless ops."""
+    """True when the branch ends in a weighted layer followed only by linear weightless ops (or in a concat of
+    such branches): its output is linear in zero-mean weights that no other branch uses."""
     for fr in reversed(frames):
         if isinstance(fr.node, (Dense, Conv)):
             return True
+        if isinstance(fr.node, Concat):
+            return all(_centred(b) for b in fr.branches)
         if not isinstance(fr.node, (AvgPool, GlobalAvgPool, Flatten)):
             return False
     return False  # the identity
+
+
+def _activation_uncovered(fr: Frame) -> str | None:
+    """Why the kernel level cannot pass the activation of ``fr``, or None.
+
+    The closed forms need a centred Gaussian input. A ReLU on a non-negative channel is the
+    identity (relu∘relu = relu) and is exact. Anything else (``relu(u) + b`` after a residual
+    block, a tanh of a non-negative value, an activation on the raw input) is refused."""
+    fn = fr.node.fn  # type: ignore[attr-defined]
+    where = f"{fr.where} on {format_shape(fr.in_shape)}"
+    if (fr.in_law == OTHER).any():
+        return (
+            f"{where}: its input is {law_name(OTHER)} (e.g. the sum of a non-negative branch and a Gaussian one, "
+            f"as relu(u) + b after a residual block), so the Gaussian formula for {fn} does not apply and its "
+            "exact law is not computed: not covered at kernel level"
+        )
+    if fn != "relu" and (fr.in_law == NONNEG).any():
+        return f"{where}: {fn} of a non-negative input (not a centred Gaussian) is not covered at kernel level"
+    return None
+
+
+def _passes_through(fn: str, law: int) -> bool:
+    """A ReLU on a non-negative channel group is the identity (relu∘relu = relu); the other activations on
+    non-centred groups are refused up front (:func:`_activation_uncovered`)."""
+    return fn == "relu" and law == NONNEG
 
 
 def _uncovered(frames: list[Frame]) -> str | None:
@@ -123,19 +152,18 @@ def _uncovered(frames: list[Frame]) -> str | None:
                     return why
             if isinstance(node, Add) and sum(not _centred(b) for b in fr.branches) > 1:
                 return (
-                    "add{…} of two branches that do not end in a weighted layer is not covered at kernel level "
-                    "(their cross-moments E[a(x)b(x′)] do not vanish)"
+                    f"{fr.where} on {format_shape(fr.in_shape)}: add{{…}} of two branches that do not end in a "
+                    "weighted layer is not covered at kernel level (their cross-moments E[a(x)b(x′)] do not vanish)"
                 )
             continue
         if not isinstance(node, (Dense, Conv, Activation, AvgPool, Flatten, GlobalAvgPool)):
-            return f"{node.kind} is not covered at kernel level" + (
+            return f"{fr.where}: {node.kind} is not covered at kernel level" + (
                 " (no closed-form kernel)" if "max" in node.kind else ""
             )
-        if isinstance(node, Activation) and fr.in_nonneg:
-            return (
-                "an activation on a non-negative input is not supported at kernel level "
-                "(its input is not a centred Gaussian)"
-            )
+        if isinstance(node, Activation):
+            why = _activation_uncovered(fr)
+            if why:
+                return why
     return None
 
 
@@ -160,8 +188,15 @@ def _add(parts: list[_Mix]) -> _Mix:
     """Channel-wise sum of branch outputs (at most one branch may be a multi-group mixture)."""
     multi = [m for m in parts if len(m) > 1]
     base = multi[0] if multi else parts[0]
-    singles = [other[0][1] for other in parts if other is not base]
-    return [(share, _sum([(1.0, st)] + [(1.0, o) for o in singles])) for share, st in base]
+    singles = [other[0] for other in parts if other is not base]
+    return [
+        (
+            share,
+            _sum([(1.0, st)] + [(1.0, o[1]) for o in singles]),
+            int(merge_laws([np.array([law], dtype=np.int8)] + [np.array([o[2]], dtype=np.int8) for o in singles])[0]),
+        )
+        for share, st, law in base
+    ]
 
 
 def _coefficients(fn: str, k: torch.Tensor) -> Any:
@@ -174,33 +209,36 @@ def _apply(frames: list[Frame], mix: _Mix, ch: _Chunk) -> _Mix:
         node, key = fr.node, id(fr)
         rows, cols = ch.rows[key], ch.cols[key]
         if isinstance(node, Activation):
+            out_law = NONNEG if node.fn in ("relu", "sigmoid", "softplus") else OTHER
             mix = [
-                (sh, activation(st, memo(ch.cache, (key, gi), functools.partial(_coefficients, node.fn, st.k)), cols))
-                for gi, (sh, st) in enumerate(mix)
+                (sh, st, law)
+                if _passes_through(node.fn, law)
+                else (
+                    sh,
+                    activation(st, memo(ch.cache, (key, gi), functools.partial(_coefficients, node.fn, st.k)), cols),
+                    out_law,
+                )
+                for gi, (sh, st, law) in enumerate(mix)
             ]
         elif isinstance(node, Conv):
             scale = node.init.variance(fr.in_shape[0] * node.kernel**2) * fr.in_shape[0]
-            mix = [
-                (
-                    1.0,
-                    _sum(
-                        [
-                            (sh, conv(node, st, scale, rows, cols, ch.cache, (key, gi)))
-                            for gi, (sh, st) in enumerate(mix)
-                        ]
-                    ),
-                )
-            ]
+            parts = [(sh, conv(node, st, scale, rows, cols, ch.cache, (key, gi))) for gi, (sh, st, _) in enumerate(mix)]
+            mix = [(1.0, _sum(parts), CENTRED)]
         elif isinstance(node, AvgPool):
-            mix = [(sh, avgpool(node, st, rows, cols, ch.cache, (key, gi))) for gi, (sh, st) in enumerate(mix)]
+            mix = [
+                (sh, avgpool(node, st, rows, cols, ch.cache, (key, gi)), law) for gi, (sh, st, law) in enumerate(mix)
+            ]
         elif isinstance(node, GlobalAvgPool):
-            mix = [(sh, global_average(st, rows, cols)) for sh, st in mix]
+            mix = [(sh, global_average(st, rows, cols), law) for sh, st, law in mix]
         elif isinstance(node, Dense):
             fan = fr.in_shape[0]
             gain = node.init.variance(fan) * fan
-            mix = [(1.0, _sum([(sh, dense_after(st, gain, rows, cols)) for sh, st in mix]))]
+            mix = [(1.0, _sum([(sh, dense_after(st, gain, rows, cols)) for sh, st, _ in mix]), CENTRED)]
         elif isinstance(node, (Add, Concat)):
-            outs = [[(sh, reindex(st, rows, cols)) for sh, st in _apply(branch, mix, ch)] for branch in fr.branches]
+            outs = [
+                [(sh, reindex(st, rows, cols), law) for sh, st, law in _apply(branch, mix, ch)]
+                for branch in fr.branches
+            ]
             if isinstance(node, Add):
                 if sum(len(o) > 1 for o in outs) > 1:
                     raise _NotCovered("add{…} of two concatenations is not covered at kernel level")
@@ -208,9 +246,9 @@ def _apply(frames: list[Frame], mix: _Mix, ch: _Chunk) -> _Mix:
             else:  # each branch's groups keep their shares, scaled by its channel share
                 total = fr.out_shape[0]
                 mix = [
-                    (sh * (branch[-1].out_shape[0] if branch else fr.in_shape[0]) / total, st)
+                    (sh * (branch[-1].out_shape[0] if branch else fr.in_shape[0]) / total, st, law)
                     for branch, out in zip(fr.branches, outs, strict=True)
-                    for sh, st in out
+                    for sh, st, law in out
                 ]
         elif not isinstance(node, Flatten):  # pragma: no cover - _uncovered refuses every other node
             raise _NotCovered(f"{node.kind} is not covered at kernel level")
@@ -302,10 +340,10 @@ def _kernel_predict(
         key = id(frames[0])
         state = first_layer(head, xt, shape, head.init.variance(fan), inputs, rows[key], cols[key], cache)
         try:
-            mix = _apply(frames[1:], [(1.0, state)], _Chunk(rows, cols, cache))
+            mix = _apply(frames[1:], [(1.0, state, CENTRED)], _Chunk(rows, cols, cache))
         except (_NotCovered, QuadratureTooLarge) as exc:
             return KernelPrediction(None, None, False, str(exc))
-        ((_, state),) = mix  # the logits layer is dense: one group
+        ((_, state, _),) = mix  # the logits layer is dense: one group
         result[lo : lo + inputs.numel()] = state.m.reshape(-1).numpy()
         lo += inputs.numel()
         size = max(1, KERNEL_CHUNK_ELEMENTS // largest)

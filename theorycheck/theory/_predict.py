@@ -60,6 +60,9 @@ class Prediction:
         grad_l1, grad_linf: ``E‖∂ₓf_k‖₁`` and ``E‖∂ₓf_k‖_∞`` for independent
             Gaussian coordinates with these variances (an approximation).
         covered: False when the theory makes no prediction; ``reason`` says why.
+        notes: places where the prediction follows the paper's hypothesis (H) although
+            H1 is implausible there (a ReLU on an input that is not centred, e.g.
+            ``relu(u) + b`` after a residual block).
     """
 
     architecture: str
@@ -77,6 +80,7 @@ class Prediction:
     grad_linf: float | None
     covered: bool
     reason: str | None
+    notes: tuple[str, ...] = ()
 
     @property
     def coord_var(self) -> Summary | None:
@@ -109,6 +113,7 @@ class Prediction:
             "grad_linf": self.grad_linf,
             "covered": self.covered,
             "reason": self.reason,
+            "notes": list(self.notes),
         }
 
 
@@ -169,6 +174,7 @@ def predict(arch: Architecture | str, input_shape: Shape | str | int, *, output:
         grad_linf=None if coord_var_map is None else expected_linf(coord_var_map),
         covered=covered,
         reason="; ".join(reasons) if reasons else None,
+        notes=tuple(var_rule.notes) if covered else (),
     )
 
 

@@ -29,8 +29,9 @@ from theorycheck.graph import (
     GlobalMaxPool,
     MaxPool,
     Node,
+    format_shape,
 )
-from theorycheck.theory._frames import Frame
+from theorycheck.theory._frames import NONNEG, OTHER, Frame
 from theorycheck.theory._maps import PRIME, structural_map
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Rule",
     "VarianceRule",
     "backward",
+    "channel_gates",
     "fan_in",
 ]
 
@@ -110,11 +112,14 @@ class VarianceRule(_FloatSum):
     ``Σ_paths Π_{p∈p̃} E[w_p²] E[σ_p²]``: a weighted node contributes its weight
     variance (its init, not the in-degree), average-pooling its deterministic
     weight squared ``(1/n)²`` (Theorem 6 / Lemma 10), a ReLU ``E[σ²] = ½`` (H1)
-    or 1 on a non-negative input. Max-pooling and smooth activations are
+    or 1 on a non-negative channel (decided per channel: a concat may join a
+    non-negative group and a signed one). Max-pooling and smooth activations are
     outside the theory: they make the result "not covered" (NaN), with reasons.
     """
 
     reasons: list[str] = field(default_factory=list)
+    #: places where the prediction follows (H) although H1 is implausible there
+    notes: list[str] = field(default_factory=list)
 
     def _not_covered(self, reason: str, u: NDArray) -> NDArray:
         if reason not in self.reasons:
@@ -137,12 +142,28 @@ class VarianceRule(_FloatSum):
 
     def activation(self, frame: Frame, u: NDArray) -> NDArray:
         fn = frame.node.fn  # type: ignore[attr-defined]
-        if fn == "relu":
-            return u if frame.in_nonneg else 0.5 * u
-        return self._not_covered(f"{fn} is outside the (H) theory, which assumes ReLU gates (H1)", u)
+        if fn != "relu":
+            return self._not_covered(f"{fn} is outside the (H) theory, which assumes ReLU gates (H1)", u)
+        if (frame.in_law == OTHER).any():
+            note = (
+                f"{frame.where} on {format_shape(frame.in_shape)}: its input is neither non-negative nor centred "
+                "(a sum of a non-negative and a signed branch, a max-pool, or the raw input), so H1's gate "
+                "probability ½ is implausible; "
+                "the prediction still follows the paper's hypothesis"
+            )
+            if note not in self.notes:
+                self.notes.append(note)
+        return u * channel_gates(frame.in_law, u.ndim)
 
     def add(self, frame: Frame, n_branches: int, u: NDArray) -> NDArray:
         return u
+
+
+def channel_gates(law: NDArray[np.int8], ndim: int) -> NDArray[np.float64]:
+    """E[σ′²] of a ReLU per input channel, broadcastable to a value of ``ndim`` axes:
+    1 on a non-negative channel (the ReLU is the identity there), ½ elsewhere (H1)."""
+    gates = np.where(law == NONNEG, 1.0, 0.5)
+    return gates.reshape(-1, *([1] * (ndim - 1)))
 
 
 @dataclass
