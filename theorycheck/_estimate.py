@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 
+from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Architecture, Shape, format_shape, parse_input_shape
 from theorycheck.sampler import STATISTICS, SampleResult, sample
 from theorycheck.sampler._sample import TargetKind
@@ -104,6 +106,38 @@ def _predictions(
     return base, {k: v for k, v in values.items()}, note
 
 
+#: budgets above this many networks are timed on a pilot run first
+PILOT_FROM = 20_000
+#: networks in the pilot run
+PILOT_NETWORKS = 64
+#: a run estimated to take longer than this is refused unless the caller lifts the limit (``--yes``)
+MAX_SECONDS = 3600.0
+
+
+def check_budget(
+    arch: Architecture, shape: Shape, networks: int, *, max_seconds: float | None, **sample_kw: Any
+) -> float | None:
+    """Estimated seconds for ``networks`` networks, from a timed pilot of :data:`PILOT_NETWORKS` (None below
+    :data:`PILOT_FROM`); raises when the estimate exceeds ``max_seconds``. The pilot's rows are discarded."""
+    if networks < 2:
+        raise TheorycheckError(
+            f"--networks must be at least 2 (an interval needs a standard deviation), got {networks}"
+        )
+    if networks <= PILOT_FROM:
+        return None
+    t0 = time.perf_counter()
+    sample(arch, shape, networks=PILOT_NETWORKS, **sample_kw)
+    rate = PILOT_NETWORKS / max(time.perf_counter() - t0, 1e-9)
+    seconds = networks / rate
+    if max_seconds is not None and seconds > max_seconds:
+        raise TheorycheckError(
+            f"{networks} networks would take about {seconds / 3600:.3g} h here (a pilot of {PILOT_NETWORKS} ran at "
+            f"{rate:.3g} networks/s), more than the limit of {max_seconds / 3600:.3g} h; lower --networks, "
+            "or pass --yes to run it anyway"
+        )
+    return seconds
+
+
 def estimate(
     arch: Architecture | str,
     input_shape: Shape | str | int,
@@ -120,12 +154,30 @@ def estimate(
     progress: Callable[[int], None] | None = None,
     kernel: bool = True,
     conv_kernel: str = "grouped",
+    max_seconds: float | None = MAX_SECONDS,
 ) -> EstimateReport:
     """Sample ``networks`` networks and compare each statistic with its prediction ((H), and the infinite-width
-    kernel level when ``kernel`` and every layer has at most ``KERNEL_MAX_POSITIONS`` positions)."""
+    kernel level when ``kernel`` and every layer has at most ``KERNEL_MAX_POSITIONS`` positions).
+
+    A budget above :data:`PILOT_FROM` networks is timed on a pilot first and refused when it would take longer
+    than ``max_seconds`` (None: no limit)."""
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     arch.output_shape(shape)
+    check_budget(
+        arch,
+        shape,
+        networks,
+        max_seconds=max_seconds,
+        seed=seed,
+        targets=(cast(TargetKind, target),),
+        output=output,
+        loss_class=loss_class,
+        device=device,
+        precision=precision,
+        method=method,
+        conv_kernel=conv_kernel,
+    )
     result = sample(
         arch,
         shape,

@@ -9,7 +9,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["ArchitectureError", "InputShapeError", "TheorycheckError", "suggest"]
+__all__ = ["ECHO_CONTEXT", "ArchitectureError", "InputShapeError", "TheorycheckError", "suggest"]
+
+#: characters of the input echoed on each side of an error position
+ECHO_CONTEXT = 40
 
 
 class TheorycheckError(Exception):
@@ -46,8 +49,14 @@ class ArchitectureError(TheorycheckError):
     def _render(self) -> str:
         if self.text is None or self.position is None:
             return self.message
-        caret = " " * self.position + "^" * self.length
-        return f"{self.message} (at position {self.position})\n  {self.text}\n  {caret}"
+        start = max(0, self.position - ECHO_CONTEXT)
+        end = min(len(self.text), self.position + max(self.length, ECHO_CONTEXT))
+        shown = "".join(c if c.isprintable() else " " for c in self.text[start:end])
+        prefix = "…" if start > 0 else ""
+        suffix = "…" if end < len(self.text) else ""
+        length = min(self.length, end - self.position) if end > self.position else 1
+        caret = " " * (len(prefix) + self.position - start) + "^" * max(1, length)
+        return f"{self.message} (at position {self.position})\n  {prefix}{shown}{suffix}\n  {caret}"
 
 
 class InputShapeError(TheorycheckError):

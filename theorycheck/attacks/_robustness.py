@@ -140,6 +140,12 @@ def bound_report(
     """
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
     program = compile_program(arch, parse_input_shape(input_shape))
+    n_classes = arch.output_shape(parse_input_shape(input_shape))[0]
+    if n_classes < 2:
+        raise TheorycheckError(
+            f"the network has {n_classes} logit: a robustness bound needs at least two classes "
+            "(with one, no perturbation changes the class and κ is infinite); end with dense(2) or more"
+        )
     if not isinstance(networks, int) or networks <= 0:
         raise TheorycheckError(f"networks must be a positive integer, got {networks!r}")
     weights, xs = draw_networks(program, seed, start, networks)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,18 @@ __all__ = [
     "Paper",
     "Param",
     "Part",
+    "arch_specs",
+    "even_positive_int",
+    "int_range",
+    "loss_class",
+    "network_count",
+    "nonnegative_int",
+    "positive_float",
+    "positive_int",
+    "positive_int_list",
+    "split_spec",
+    "square_pools",
+    "sweep",
 ]
 
 Paper = str
@@ -197,36 +210,135 @@ class ClaimResult:
         }
 
 
+#: largest number of networks one cell (or a study's doubling budget) may ask for
+MAX_NETWORKS = 10_000_000
+
+Check = Callable[[Any], "str | None"]
+
+
 @dataclass(frozen=True)
 class Param:
-    """A study parameter of a claim: default value and a validator."""
+    """A study parameter of a claim: default value and its validator (required: the registry refuses a
+    parameter without one). ``check(value)`` returns None when the value is valid, else what is wrong."""
 
     default: Any
     help: str
-    check: Callable[[Any], str | None] | None = None
+    check: Check
+
+    def __post_init__(self) -> None:
+        if not callable(self.check):
+            raise TypeError(f"parameter {self.help!r} has no validator")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def positive_int_list(value: Any) -> str | None:
-    if not isinstance(value, list) or not value or not all(isinstance(v, int) and v > 0 for v in value):
+    if not isinstance(value, list) or not value or not all(_is_int(v) and v > 0 for v in value):
         return "must be a non-empty list of positive integers"
+    if len(set(value)) != len(value):
+        return "must not repeat a value"
+    return None
+
+
+def sweep(min_points: int = 2) -> Check:
+    """A list of distinct positive integers with at least ``min_points`` values (a fitted slope needs them)."""
+
+    def check(value: Any) -> str | None:
+        problem = positive_int_list(value)
+        if problem:
+            return problem
+        if len(value) < min_points:
+            return f"must hold at least {min_points} distinct values (the fit needs them)"
+        return None
+
+    check.__name__ = f"sweep_{min_points}"
+    return check
+
+
+def square_pools(value: Any) -> str | None:
+    """Pool sizes n = s² with s ≥ 2 (Theorem 6 pools s×s windows with stride s), at least two of them."""
+    problem = sweep(2)(value)
+    if problem:
+        return problem
+    bad = [n for n in value if math.isqrt(n) ** 2 != n or n < 4]
+    if bad:
+        return f"must be perfect squares n = s² ≥ 4 (s×s pooling windows), not {bad[0]}"
     return None
 
 
 def positive_int(value: Any) -> str | None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+    if not _is_int(value) or value <= 0:
         return "must be a positive integer"
     return None
 
 
-def positive_float(value: Any) -> str | None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        return "must be a positive number"
+def int_range(low: int, high: int) -> Check:
+    """An integer from ``low`` to ``high``."""
+
+    def check(value: Any) -> str | None:
+        if not _is_int(value) or not low <= value <= high:
+            return f"must be an integer from {low} to {high}"
+        return None
+
+    check.__name__ = f"int_range_{low}_{high}"
+    return check
+
+
+def even_positive_int(value: Any) -> str | None:
+    if not _is_int(value) or value <= 0 or value % 2:
+        return "must be an even positive integer"
     return None
 
 
-def string_list(value: Any) -> str | None:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return "must be a list of strings"
+def nonnegative_int(value: Any) -> str | None:
+    if not _is_int(value) or value < 0:
+        return "must be a non-negative integer"
+    return None
+
+
+def network_count(value: Any) -> str | None:
+    """Networks per cell: at least 2 (an interval needs a standard deviation), at most :data:`MAX_NETWORKS`."""
+    if not _is_int(value) or not 2 <= value <= MAX_NETWORKS:
+        return f"must be an integer from 2 to {MAX_NETWORKS}"
+    return None
+
+
+def positive_float(value: Any) -> str | None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        return "must be a positive finite number"
+    return None
+
+
+def loss_class(value: Any) -> str | None:
+    """The class c of the loss: ``"random"``, ``"argmax"`` or a non-negative class index."""
+    if value in ("random", "argmax") or (_is_int(value) and value >= 0):
+        return None
+    return 'must be "random", "argmax" or a class index (a non-negative integer)'
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``"ARCH @ SHAPE"`` → ``(ARCH, SHAPE)`` (validated by :func:`arch_specs`)."""
+    arch, shape = spec.split("@")
+    return arch.strip(), shape.strip()
+
+
+def arch_specs(value: Any) -> str | None:
+    """A non-empty list of ``"ARCH @ SHAPE"`` strings, each a valid architecture on its input shape."""
+    from theorycheck.graph import Architecture
+
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        return 'must be a non-empty list of "ARCH @ SHAPE" strings'
+    for i, spec in enumerate(value):
+        if spec.count("@") != 1:
+            return f'item {i} must be "ARCH @ SHAPE" with exactly one @ (found {spec.count("@")}): {spec[:80]!r}'
+        arch, shape = split_spec(spec)
+        try:
+            Architecture.parse(arch).output_shape(shape)
+        except TheorycheckError as exc:
+            first = str(exc).splitlines()[0]
+            return f"item {i} ({spec[:80]!r}) is not a valid architecture on its shape: {first}"
     return None
 
 
@@ -245,6 +357,12 @@ class Claim:
     evaluate_parts: Callable[[dict[str, Any], CellData, str], list[Part]] | None = None
     reason_not_implemented: str = ""
 
+    def __post_init__(self) -> None:
+        for key, param in self.params.items():
+            problem = param.check(param.default)
+            if problem:
+                raise TypeError(f"{self.id}.{key}: the default {param.default!r} fails its own validator: {problem}")
+
     def resolve(self, overrides: dict[str, Any], where: str) -> dict[str, Any]:
         """Defaults updated by ``overrides``; unknown or invalid fields raise, naming the field."""
         out = {k: p.default for k, p in self.params.items()}
@@ -257,10 +375,11 @@ class Claim:
                     else f"; {self.id} takes: {', '.join(self.params) or 'none'}"
                 )
                 raise TheorycheckError(f"{where}.{key}: unknown parameter of {self.id}{hint}")
-            check = self.params[key].check
-            problem = check(value) if check else None
+            problem = self.params[key].check(value)
             if problem:
-                raise TheorycheckError(f"{where}.{key} {problem}, got {value!r}")
+                shown = repr(value)
+                shown = shown if len(shown) <= 80 else shown[:77] + "..."
+                raise TheorycheckError(f"{where}.{key} {problem}, got {shown}")
             out[key] = value
         return out
 

@@ -19,7 +19,18 @@ from typing import Any
 
 import numpy as np
 
-from theorycheck.claims._base import SG, Cell, CellData, Claim, Param, Part, positive_int, string_list
+from theorycheck.claims._base import (
+    SG,
+    Cell,
+    CellData,
+    Claim,
+    Param,
+    Part,
+    arch_specs,
+    network_count,
+    positive_float,
+    split_spec,
+)
 from theorycheck.claims._common import EXPONENT, mean_part
 
 __all__ = ["CLAIMS", "scan_rows"]
@@ -84,8 +95,8 @@ def _cells(claim: str) -> Any:
                 f"{role}/{i}",
                 "epsilon",
                 {
-                    "arch": spec.split("@")[0].strip(),
-                    "input": spec.split("@")[1].strip(),
+                    "arch": split_spec(spec)[0],
+                    "input": split_spec(spec)[1],
                     "eps_max": p["eps_max"],
                     "mutant": role == "control",
                 },
@@ -155,14 +166,14 @@ _ARCHS = Param(
         "conv(4,3) relu conv(4,3,stride=2) relu flatten dense(10) @ 1x8x8",
     ],
     "architectures 'ARCH @ SHAPE'",
-    string_list,
+    arch_specs,
 )
 _PARAMS = {
     "architectures": _ARCHS,
-    "networks": Param(100, "networks per architecture", positive_int),
+    "networks": Param(100, "networks per architecture", network_count),
     # at 1e-2 about 10% of networks cross a ReLU kink within the window (per-network slopes up to
     # 1.45, mean 1.02-1.05); both statements are about ε → 0
-    "eps_max": Param(1e-3, "largest ε in the fit (the first-order regime)"),
+    "eps_max": Param(1e-3, "largest ε in the fit (the first-order regime)", positive_float),
 }
 
 CLAIMS: list[Claim] = [

@@ -16,7 +16,17 @@ import numpy as np
 import torch
 from scipy import optimize
 
-from theorycheck.claims._base import Cell, CellData, Claim, Param, Part, positive_int, positive_int_list
+from theorycheck.claims._base import (
+    Cell,
+    CellData,
+    Claim,
+    Param,
+    Part,
+    even_positive_int,
+    network_count,
+    nonnegative_int,
+    sweep,
+)
 from theorycheck.claims._common import fixed_verdict_part, sample_cell
 from theorycheck.sampler._rng import STREAM_FIXED_INPUT, block_generator
 from theorycheck.stats import Margins, decide, mean_ci
@@ -175,10 +185,10 @@ CLAIMS: list[Claim] = [
         '|_(x prime = x) " as width" -> oo',
         True,
         {
-            "widths": Param([4, 8, 16, 32, 64], "channel counts", positive_int_list),
-            "resolution": Param(12, "input resolution (even)", positive_int),
-            "input_seed": Param(0, "seed of the fixed input"),
-            "networks": Param(8000, "networks per width", positive_int),
+            "widths": Param([4, 8, 16, 32, 64], "channel counts (the fit K∞ + c/width needs three)", sweep(3)),
+            "resolution": Param(12, "input resolution (even)", even_positive_int),
+            "input_seed": Param(0, "seed of the fixed input", nonnegative_int),
+            "networks": Param(8000, "networks per width", network_count),
         },
         _cells,
         _parts,

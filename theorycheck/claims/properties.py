@@ -13,7 +13,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from theorycheck.claims._base import PK, SG, Cell, CellData, Claim, Param, Part, positive_int
+from theorycheck.claims._base import (
+    PK,
+    SG,
+    Cell,
+    CellData,
+    Claim,
+    Param,
+    Part,
+    int_range,
+)
 from theorycheck.claims._common import fixed_verdict_part
 from theorycheck.properties import PROPERTIES, TOLERANCE
 
@@ -107,7 +116,7 @@ def _claim(claim_id: str, statement: str, formula: str) -> Claim:
         statement,
         formula,
         True,
-        {"max_examples": Param(300, "evaluations per search (random, hypothesis, gradient)", positive_int)},
+        {"max_examples": Param(300, "evaluations per search (random, hypothesis, gradient)", int_range(1, 1_000_000))},
         _cells(claim_id),
         _parts(claim_id),
     )

@@ -21,7 +21,18 @@ import numpy as np
 
 from theorycheck.attacks._robustness import rule_columns
 from theorycheck.claims import properties as _props
-from theorycheck.claims._base import PK, Cell, CellData, Claim, Param, Part, positive_int, string_list
+from theorycheck.claims._base import (
+    PK,
+    Cell,
+    CellData,
+    Claim,
+    Param,
+    Part,
+    arch_specs,
+    int_range,
+    network_count,
+    split_spec,
+)
 from theorycheck.claims._common import fixed_verdict_part
 
 __all__ = ["CLAIMS"]
@@ -37,7 +48,7 @@ def _cells(claim_id: str, bound: str) -> Any:
         cells = list(property_cells(p))
         for role in ("main", "control"):
             for i, spec in enumerate(p["architectures"]):
-                arch, shape = (t.strip() for t in spec.split("@"))
+                arch, shape = split_spec(spec)
                 params = {"arch": arch, "input": shape, "bound": bound, "mutant": role == "control"}
                 cells.append(Cell(claim_id, f"{role}/net{i}", "bound", params, p["networks"]))
         return cells
@@ -115,9 +126,11 @@ def _parts(claim_id: str, what: str) -> Any:
 
 def _params(archs: list[str]) -> dict[str, Param]:
     return {
-        "architectures": Param(archs, "sampled architectures 'ARCH @ SHAPE' (He init, Gaussian inputs)", string_list),
-        "networks": Param(200, "networks (one input each) per architecture", positive_int),
-        "max_examples": Param(200, "evaluations per adversarial search (random, hypothesis, gradient)", positive_int),
+        "architectures": Param(archs, "sampled architectures 'ARCH @ SHAPE' (He init, Gaussian inputs)", arch_specs),
+        "networks": Param(200, "networks (one input each) per architecture", network_count),
+        "max_examples": Param(
+            200, "evaluations per adversarial search (random, hypothesis, gradient)", int_range(1, 1_000_000)
+        ),
     }
 
 

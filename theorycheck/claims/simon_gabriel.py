@@ -20,9 +20,16 @@ from theorycheck.claims._base import (
     Claim,
     Param,
     Part,
+    arch_specs,
+    int_range,
+    loss_class,
+    network_count,
+    positive_float,
     positive_int,
     positive_int_list,
-    string_list,
+    split_spec,
+    square_pools,
+    sweep,
 )
 from theorycheck.claims._common import (
     CONSTANT,
@@ -547,17 +554,12 @@ def _thm6_proof_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part
 
 
 # -- sg.lemma9 / sg.lemma10: path products ---------------------------------------------------
-def _split(spec: str) -> tuple[str, str]:
-    arch, _, shape = spec.partition("@")
-    return arch.strip(), shape.strip()
-
-
 def _paths_cells(claim: str) -> Any:
     def make(p: dict[str, Any]) -> list[Cell]:
         out = []
         for role, key in (("main", "architectures"), ("control", "control_architectures")):
             for i, spec in enumerate(p[key]):
-                arch, shape = _split(spec)
+                arch, shape = split_spec(spec)
                 out.append(Cell(claim, f"{role}/{i}", "paths", {"arch": arch, "input": shape}, p["networks"]))
         return out
 
@@ -569,7 +571,7 @@ def _paths_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
     parts = []
     for i, spec in enumerate(p[key]):
         df = data[f"{role}/{i}"]
-        arch, shape = _split(spec)
+        arch, shape = split_spec(spec)
         label = f"{arch} on {shape}"
         parts += [
             mean_part(
@@ -613,7 +615,7 @@ GRAPH_ARCHS = [
 def _graph_cells(claim: str, key: str) -> Any:
     def make(p: dict[str, Any]) -> list[Cell]:
         return [
-            Cell(claim, f"graph/{i}", "graph", {"arch": _split(s)[0], "input": _split(s)[1]})
+            Cell(claim, f"graph/{i}", "graph", {"arch": split_spec(s)[0], "input": split_spec(s)[1]})
             for i, s in enumerate(p[key])
         ]
 
@@ -917,7 +919,7 @@ def _pathsum_cells(p: dict[str, Any]) -> list[Cell]:
             "sg.pathsum",
             f"{role}/{i}",
             "pathsum",
-            {"arch": _split(s)[0], "input": _split(s)[1], "ignore_gates": role == "control"},
+            {"arch": split_spec(s)[0], "input": split_spec(s)[1], "ignore_gates": role == "control"},
             p["networks"],
         )
         for role in ROLES
@@ -947,7 +949,7 @@ def _pathsum_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
 
 # -- registry --------------------------------------------------------------------------------
 def _networks(default: int) -> Param:
-    return Param(default, "networks per cell", positive_int)
+    return Param(default, "networks per cell", network_count)
 
 
 def _claim(
@@ -963,8 +965,8 @@ def _claim(
     return Claim(id_, source, kind, statement, formula, True, params, cells, parts)
 
 
-_DIMS = Param([64, 256, 1024, 4096], "input dimensions d", positive_int_list)
-_RES = Param([8, 16, 32], "image resolutions r (inputs 3×r×r)", positive_int_list)
+_DIMS = Param([64, 256, 1024, 4096], "input dimensions d", sweep(2))
+_RES = Param([8, 16, 32], "image resolutions r (inputs 3×r×r)", sweep(2))
 
 CLAIMS: list[Claim] = [
     _claim(
@@ -1019,7 +1021,7 @@ CLAIMS: list[Claim] = [
             "width": Param(256, "width", positive_int),
             "depth": Param(2, "hidden layers", positive_int),
             "classes": Param(10, "logits", positive_int),
-            "loss_class": Param("random", "class c: random or argmax"),
+            "loss_class": Param("random", "class c: random, argmax or a class index", loss_class),
             "networks": _networks(4000),
         },
         _eq9_cells,
@@ -1032,7 +1034,7 @@ CLAIMS: list[Claim] = [
         "in the paper's normalisation; (S) is not needed (Theorem 4).",
         'EE norm(nabla_x f_k)_2^2 = 1 " for every " d',
         {
-            "dims": Param([64, 256, 1024], "FC input dimensions", positive_int_list),
+            "dims": Param([64, 256, 1024], "FC input dimensions", sweep(2)),
             "resolutions": _RES,
             "width": Param(128, "FC width", positive_int),
             "channels": Param(8, "CNN channels", positive_int),
@@ -1066,7 +1068,7 @@ CLAIMS: list[Claim] = [
         "stride-1 conv followed by average-pooling over n divides all output and loss gradients by n.",
         'EE norm(nabla_x f)_"pooled" \\/ EE norm(nabla_x f)_"strided" prop n^(-1)',
         {
-            "pools": Param([4, 9, 16], "pool sizes n (stride √n)", positive_int_list),
+            "pools": Param([4, 9, 16], "pool sizes n (stride √n)", square_pools),
             "resolution": Param(12, "image resolution (divisible by every √n)", positive_int),
             "channels": Param(8, "channels", positive_int),
             "networks": _networks(2000),
@@ -1081,7 +1083,7 @@ CLAIMS: list[Claim] = [
         "variance by 1/n and the average coordinate size by 1/√n.",
         'EE[(partial f \\/ partial x_i)^2]_"pooled" \\/ EE[(partial f \\/ partial x_i)^2]_"strided" prop n^(-1), quad "size ratio" prop n^(-1\\/2)',
         {
-            "pools": Param([4, 9, 16], "pool sizes n (stride √n)", positive_int_list),
+            "pools": Param([4, 9, 16], "pool sizes n (stride √n)", square_pools),
             "resolution": Param(12, "image resolution", positive_int),
             "channels": Param(8, "channels", positive_int),
             "networks": _networks(2000),
@@ -1102,12 +1104,12 @@ CLAIMS: list[Claim] = [
                     "conv(2,2) relu conv(2,2,stride=2) relu flatten dense(2) @ 1x4x4",
                 ],
                 "tiny architectures 'ARCH @ SHAPE'",
-                string_list,
+                arch_specs,
             ),
             "control_architectures": Param(
                 ["dense(3) relu add{identity | identity} dense(2) @ 3"],
                 "mutants with duplicated path-products",
-                string_list,
+                arch_specs,
             ),
             "networks": _networks(4000),
         },
@@ -1126,12 +1128,12 @@ CLAIMS: list[Claim] = [
                     "conv(2,3,padding=circular) relu avgpool(2) conv(2,2) relu flatten dense(2) @ 1x4x4",
                 ],
                 "tiny architectures with average pooling",
-                string_list,
+                arch_specs,
             ),
             "control_architectures": Param(
                 ["conv(2,2,padding=circular) relu avgpool(2,stride=1) globalavgpool dense(2) @ 1x4x4"],
                 "mutants: overlapping pools joined again (identical path-products)",
-                string_list,
+                arch_specs,
             ),
             "networks": _networks(4000),
         },
@@ -1143,7 +1145,7 @@ CLAIMS: list[Claim] = [
         "graph",
         "On any DAG, Σ_x Σ_{p∈P(x,o)} Π_{p∈p̃} 1/d_p = 1, with d_p the in-degree (Lemma 7).",
         "sum_x sum_(p in cal(P)(x,o)) product_(p in tilde(p)) 1\\/d_p = 1",
-        {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", string_list)},
+        {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", arch_specs)},
         _graph_cells("sg.lemma7", "architectures"),
         _lemma7_parts,
     ),
@@ -1152,7 +1154,7 @@ CLAIMS: list[Claim] = [
         "graph",
         "Under the symmetry assumption (S), each input's own sum equals 1/d (Lemma 8).",
         'sum_(p in cal(P)(x,o)) product_(p in tilde(p)) 1\\/d_p = 1\\/d " for every input " x',
-        {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", string_list)},
+        {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", arch_specs)},
         _graph_cells("sg.lemma7", "architectures"),
         _lemma8_parts,
     ),
@@ -1165,8 +1167,8 @@ CLAIMS: list[Claim] = [
         'cal(D)(x,o) = cal(D)(x prime,o) " for all inputs " x, x prime',
         {
             "resolution": Param(16, "image resolution (a multiple of 2)", positive_int),
-            "map_networks": Param(4000, "networks for the Monte Carlo map of the zero-padded CNN", positive_int),
-            "map_batches": Param(8, "independent batches (replicates) for the map's CI", positive_int),
+            "map_networks": Param(4000, "networks for the Monte Carlo map of the zero-padded CNN", network_count),
+            "map_batches": Param(8, "independent batches (replicates) for the map's CI", int_range(2, 1000)),
         },
         _symmetry_cells,
         _symmetry_parts,
@@ -1189,12 +1191,12 @@ CLAIMS: list[Claim] = [
         "the FGSM vulnerability at ε = 0.006 grow like √d. Empirical: no theorem covers max-pooling.",
         'EE norm(nabla_x cal(L))_1 prop d^(1\\/2), quad EE[cal(L)(x + epsilon "sign" nabla_x cal(L)) - cal(L)(x)] prop d^(1\\/2)',
         {
-            "resolutions": Param([16, 32, 64], "resolutions (paper: 32, 64, 128, 256)", positive_int_list),
+            "resolutions": Param([16, 32, 64], "resolutions (paper: 32, 64, 128, 256)", sweep(2)),
             "dilations": Param(
                 [1, 2, 4], "dilation per resolution, ∝ resolution (paper: 1, 2, 4, 8)", positive_int_list
             ),
             "channels": Param(8, "channels (paper: 64)", positive_int),
-            "epsilon": Param(0.006, "FGSM step"),
+            "epsilon": Param(0.006, "FGSM step", positive_float),
             "networks": _networks(1000),
         },
         _fig1_cells,
@@ -1222,7 +1224,7 @@ CLAIMS: list[Claim] = [
         "path-product ω_p times the path's activity σ_p (proof of Theorem 3, after Balduzzi et al.).",
         "partial_x o = sum_(p in cal(P)(x,o)) omega_p sigma_p",
         {
-            "architectures": Param(PATHSUM_ARCHS, "tiny architectures 'ARCH @ SHAPE'", string_list),
+            "architectures": Param(PATHSUM_ARCHS, "tiny architectures 'ARCH @ SHAPE'", arch_specs),
             "networks": _networks(8),
         },
         _pathsum_cells,

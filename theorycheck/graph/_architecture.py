@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from theorycheck.errors import ArchitectureError
 from theorycheck.graph._nodes import Branches, Node, Sequence
 from theorycheck.graph._shapes import Shape, format_shape, node_output_shape, parse_input_shape
-from theorycheck.graph._text import format_layers, parse_layers
+from theorycheck.graph._text import MAX_LAYERS, MAX_NESTING, count_layers, format_layers, parse_layers
 
 __all__ = ["Architecture"]
 
@@ -24,6 +24,14 @@ class Architecture:
 
     layers: Sequence
     text: str | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """The text parser's limits hold for graphs built in Python too (no deep recursion later)."""
+        if nesting_depth(self.layers) > MAX_NESTING:
+            raise ArchitectureError(f"nesting deeper than {MAX_NESTING} levels of add, concat or residual")
+        total = count_layers(self.layers)
+        if total > MAX_LAYERS:
+            raise ArchitectureError(f"the architecture has {total} layers, more than the limit of {MAX_LAYERS}")
 
     @classmethod
     def parse(cls, text: str) -> Architecture:
@@ -104,3 +112,15 @@ class Architecture:
             return total
 
         return count(self.layers)
+
+
+def nesting_depth(layers: Sequence) -> int:
+    """Deepest nesting of branches (iterative: no recursion limit)."""
+    deepest, stack = 0, [(layers, 0)]
+    while stack:
+        seq, depth = stack.pop()
+        deepest = max(deepest, depth)
+        for node in seq:
+            if isinstance(node, Branches):
+                stack.extend((b, depth + 1) for b in node.branches)
+    return deepest

@@ -35,15 +35,24 @@ def format_shape(shape: Shape) -> str:
     return "x".join(str(s) for s in shape)
 
 
+#: largest size of one input dimension
+MAX_SIDE = 2**30
+
+
 def parse_input_shape(spec: str | int | Iterable[int]) -> Shape:
     """Parse ``"1024"`` (a vector) or ``"3x32x32"`` (an image, channels first)."""
     if isinstance(spec, int):
         parts: list[int] = [spec]
     elif isinstance(spec, str):
         text = spec.strip().lower()
-        if not re.fullmatch(r"\d+(x\d+)*", text):
-            raise InputShapeError(f"input shape {spec!r} is not D or CxHxW (e.g. '1024' or '3x32x32')")
+        if len(text) > 80 or not re.fullmatch(r"\d+(x\d+)*", text, flags=re.ASCII):
+            shown = spec if len(spec) <= 80 else spec[:77] + "..."
+            raise InputShapeError(
+                f"input shape {shown!r} is not D or CxHxW with ASCII digits (e.g. '1024' or '3x32x32')"
+            )
         parts = [int(p) for p in text.split("x")]
+        if any(p > MAX_SIDE for p in parts):
+            raise InputShapeError(f"input shape {spec!r} has a size larger than the limit of {MAX_SIDE}")
     else:
         parts = [int(p) for p in spec]
     if len(parts) not in (1, 3):

@@ -11,10 +11,17 @@ Grammar (whitespace separates items; the text is data, never evaluated)::
     value  := NUMBER | NAME
 
 ``identity`` is the empty sequence (useful as a branch).
+
+Limits (each refused with the limit in the message, before anything is built):
+nesting of ``[…]``/``add{…}``/``concat{…}``/``residual{…}`` up to
+:data:`MAX_NESTING` levels, a repetition count up to :data:`MAX_REPEAT`, at most
+:data:`MAX_LAYERS` layers once repetitions are expanded, integer arguments up to
+:data:`MAX_INT`, and finite gains. Digits are ASCII only.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,13 +46,23 @@ from theorycheck.graph._nodes import (
     Sequence,
 )
 
-__all__ = ["LAYER_NAMES", "format_layers", "parse_layers"]
+__all__ = ["LAYER_NAMES", "MAX_INT", "MAX_LAYERS", "MAX_NESTING", "MAX_REPEAT", "format_layers", "parse_layers"]
+
+#: deepest nesting of repetitions and branches
+MAX_NESTING = 64
+#: largest repetition count N in ``[…]*N``
+MAX_REPEAT = 10_000
+#: most layers of an architecture, repetitions expanded and branches counted
+MAX_LAYERS = 100_000
+#: largest integer argument (a width, kernel, stride or dilation)
+MAX_INT = 2**24
 
 _TOKEN = re.compile(
     r"(?P<ws>\s+)"
     r"|(?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<punct>[\[\](){}|*,=])"
+    r"|(?P<punct>[\[\](){}|*,=])",
+    re.ASCII,  # '１０' (full-width digits) is not a number
 )
 
 _PADDING_ALIASES = {"same": "zero", "zeros": "zero", "periodic": "circular", "mirror": "reflect"}
@@ -143,6 +160,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.i = 0
+        self.depth = 0
 
     # -- helpers -----------------------------------------------------------
     def peek(self) -> _Tok:
@@ -200,9 +218,16 @@ class _Parser:
             return ()
         return (self.layer(),)
 
+    def nest(self, tok: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"nesting deeper than {MAX_NESTING} levels of '[', add, concat or residual", tok)
+
     def repetition(self) -> Sequence:
         open_tok = self.advance()
+        self.nest(open_tok)
         body = self.sequence(stop=("]",))
+        self.depth -= 1
         if self.peek().kind == "end":
             raise self.error("unclosed '[': a repetition is written [layers]*N", open_tok)
         close = self.advance()
@@ -218,15 +243,23 @@ class _Parser:
                 f"malformed repetition: the count after '*' must be a positive integer, got {shown}", count
             )
         self.advance()
-        return body * int(count.text)
+        n = int(count.text)
+        if n > MAX_REPEAT:
+            raise self.error(f"repetition count {n} exceeds the limit of {MAX_REPEAT}", count)
+        total = count_layers(body) * n
+        if total > MAX_LAYERS:
+            raise self.error(f"this repetition expands to {total} layers, more than the limit of {MAX_LAYERS}", count)
+        return body * n
 
     def branches(self) -> Node:
         head = self.advance()
         self.expect("{", f"'{head.text}' needs its branches in braces, e.g. {head.text}{{conv(64,3) | identity}}")
+        self.nest(head)
         branches = [self.sequence(stop=("|", "}"))]
         while self.at("|"):
             self.advance()
             branches.append(self.sequence(stop=("|", "}")))
+        self.depth -= 1
         if self.peek().kind == "end":
             raise self.error(f"unclosed '{{' of '{head.text}'", head)
         close = self.expect("}", "expected '|' or '}'")
@@ -268,6 +301,8 @@ class _Parser:
         n_positional = 0
         while True:
             tok = self.peek()
+            if tok.kind == "end":
+                raise self.error(f"unclosed '(' of {name.text}: the text ends inside its arguments", name)
             nxt = self.tokens[self.i + 1]
             if tok.kind == "name" and nxt.kind == "punct" and nxt.text == "=":
                 self.advance()
@@ -300,14 +335,21 @@ class _Parser:
         if param.kind == "int":
             if tok.kind != "number" or not re.fullmatch(r"[+-]?\d+", tok.text):
                 raise self.error(f"{layer}: '{param.name}' must be an integer, got '{tok.text}'", tok)
+            if len(tok.text.lstrip("+-")) > 12:
+                raise self.error(f"{layer}: '{param.name}' is larger than the limit of {MAX_INT}", tok)
             value = int(tok.text)
             if value <= 0:
                 raise self.error(f"{layer}: '{param.name}' must be a positive integer, got {value}", tok)
+            if value > MAX_INT:
+                raise self.error(f"{layer}: '{param.name}' = {value} is larger than the limit of {MAX_INT}", tok)
             return value
         if param.kind == "float":
             if tok.kind != "number":
                 raise self.error(f"{layer}: '{param.name}' must be a number, got '{tok.text}'", tok)
-            return float(tok.text)
+            value_f = float(tok.text)
+            if not math.isfinite(value_f):
+                raise self.error(f"{layer}: '{param.name}' must be a finite number, got '{tok.text}'", tok)
+            return value_f
         choices = {"padding": PADDINGS, "dist": DISTRIBUTIONS, "scaling": SCALINGS}[param.kind]
         word = _PADDING_ALIASES.get(tok.text, tok.text) if param.kind == "padding" else tok.text
         if tok.kind != "name" or word not in choices:
@@ -326,7 +368,23 @@ def _with_span(node: Node, span: tuple[int, int]) -> Node:
 
 def parse_layers(text: str) -> Sequence:
     """Parse architecture text into a tuple of nodes (see module docstring)."""
-    return _Parser(text).parse()
+    layers = _Parser(text).parse()
+    total = count_layers(layers)
+    if total > MAX_LAYERS:
+        raise ArchitectureError(f"the architecture has {total} layers, more than the limit of {MAX_LAYERS}")
+    return layers
+
+
+def count_layers(layers: Sequence) -> int:
+    """Number of nodes, branches' nodes included (iterative: no recursion limit)."""
+    total, stack = 0, [layers]
+    while stack:
+        seq = stack.pop()
+        total += len(seq)
+        for node in seq:
+            if isinstance(node, Branches):
+                stack.extend(node.branches)
+    return total
 
 
 # -- printing -----------------------------------------------------------------

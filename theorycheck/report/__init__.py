@@ -7,7 +7,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from theorycheck._paths import check_output_file
 from theorycheck.errors import TheorycheckError
+from theorycheck.study import load_results
 
 __all__ = ["build_report", "report_source"]
 
@@ -15,7 +17,6 @@ __all__ = ["build_report", "report_source"]
 def report_source(results_dir: str | Path, work: Path) -> Path:
     """Write ``report.typ`` and its figures into ``work``; return the source path."""
     from theorycheck.report._document import document
-    from theorycheck.study import load_results
 
     res = load_results(results_dir)
     study = dict(res.study)
@@ -36,7 +37,8 @@ def build_report(results_dir: str | Path, pdf: str | Path) -> Path:
     """Typeset the report of the study in ``results_dir`` into ``pdf`` (written atomically)."""
     import typst
 
-    target = Path(pdf)
+    target = check_output_file(pdf, "report")
+    load_results(results_dir)  # a missing or malformed results directory fails before typst runs
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="theorycheck-report-") as tmp:
         work = Path(tmp)
@@ -48,8 +50,13 @@ def build_report(results_dir: str | Path, pdf: str | Path) -> Path:
             keep = target.with_suffix(".typ")
             shutil.copy(source, keep)
             raise TheorycheckError(f"typst could not typeset the report ({exc}); source kept in {keep}") from None
-        fd, tmp_target = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        fd, tmp_target = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
-        shutil.copy(partial, tmp_target)
-        os.replace(tmp_target, target)
+        try:
+            shutil.copy(partial, tmp_target)
+            os.replace(tmp_target, target)
+        except OSError as exc:
+            raise TheorycheckError(f"cannot write the report to {target}: {exc.strerror or exc}") from None
+        finally:
+            Path(tmp_target).unlink(missing_ok=True)
     return target

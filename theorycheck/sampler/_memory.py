@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from theorycheck._memory import require_memory
+from theorycheck.errors import TheorycheckError
 from theorycheck.sampler._program import Program, all_ops
 from theorycheck.sampler._rng import RNG_BLOCK
 
@@ -52,6 +54,13 @@ def plan_chunk(program: Program, device: torch.device, itemsize: int, *, explici
     total, largest = per_network_footprint(program, explicit=explicit, n_targets=n_targets)
     by_memory = available_bytes(device) // max(1, total * itemsize)
     by_size = MAX_ELEMENTS // max(1, largest)
+    if by_memory < 1 and device.type == "cpu":
+        require_memory(total * itemsize, "one network of this architecture", share=1.0)
+    if by_size < 1:
+        raise TheorycheckError(
+            f"one network of this architecture holds a tensor of {largest:.3g} elements, more than the "
+            f"{MAX_ELEMENTS} that PyTorch's kernels index safely; use a smaller input, width or number of channels"
+        )
     limit = max(1, min(by_memory, by_size, CUDA_MAX_CHUNK if device.type == "cuda" else 8192))
     if limit >= RNG_BLOCK:
         return (limit // RNG_BLOCK) * RNG_BLOCK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from theorycheck._paths import check_output_dir
 from theorycheck.claims import CATALOGUE, Cell, CellData, ClaimResult
 from theorycheck.claims._levels import prediction_levels
 from theorycheck.errors import TheorycheckError
@@ -87,6 +89,19 @@ def _run_cell(
     }
     store.write_cell(cell, key, rows, meta, maps)
     return cell.id, seconds
+
+
+_SCHEDULER = re.compile(r"(?:(?:tcp|tls|ucx|ws|wss)://)?[A-Za-z0-9._\-\[\]:]+:\d{1,5}/?|inproc://[\w./:\-]+")
+
+
+def check_scheduler_address(address: str) -> None:
+    """A Dask scheduler address, ``tcp://HOST:PORT`` (or ``tls://``, ``ucx://``, ``HOST:PORT``), checked before any
+    work. Only point theorycheck at a scheduler you trust: Dask unpickles what it receives."""
+    if not _SCHEDULER.fullmatch(address.strip()):
+        raise TheorycheckError(
+            f"--scheduler: {address[:80]!r} is not a Dask scheduler address; write tcp://HOST:PORT, "
+            "e.g. tcp://127.0.0.1:8786"
+        )
 
 
 #: cells of these kinds use the study's device; every other kind runs on the CPU
@@ -248,8 +263,11 @@ def run_study(
     device = str(resolve_device(spec.device))
     if spec.conv_kernel != "grouped":
         ensure_triton(resolve_device(spec.device), spec.precision)
-    store = ResultStore(out)
+    store = ResultStore(check_output_dir(out, "output directory"))
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     store.root.mkdir(parents=True, exist_ok=True)
+    store.clean()
     t0 = time.perf_counter()
     prov = provenance(resolve_device(spec.device), spec.precision, spec.seed)
     streams: dict[str, list[Cell]] = {}
@@ -314,6 +332,14 @@ def run_study(
 def load_results(out: str | Path) -> StudyResult:
     """Read a study's output directory."""
     store = ResultStore(out)
-    return StudyResult(
-        store.root, store.read_json("study.json"), store.read_json("verdicts.json"), store.read_json("results.json")
-    )
+    if not store.root.is_dir():
+        raise TheorycheckError(f"{store.root} is not a directory: give the output directory of `theorycheck run`")
+    study, verdicts, results = (store.read_json(n) for n in ("study.json", "verdicts.json", "results.json"))
+    hint = "rerun the study (`theorycheck run STUDY --out DIR`) to rewrite it"
+    if not isinstance(study, dict):
+        raise TheorycheckError(f"{store.root / 'study.json'} is not a study description (a JSON object); {hint}")
+    if not isinstance(verdicts, list) or not all(isinstance(v, dict) and "claim" in v for v in verdicts):
+        raise TheorycheckError(f"{store.root / 'verdicts.json'} is not a list of verdicts; {hint}")
+    if not isinstance(results, dict) or not all(isinstance(r, dict) for r in results.values()):
+        raise TheorycheckError(f"{store.root / 'results.json'} is not an object of claim results; {hint}")
+    return StudyResult(store.root, study, verdicts, results)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from theorycheck.claims import CATALOGUE, Claim
+from theorycheck.claims._base import MAX_NETWORKS
 from theorycheck.errors import TheorycheckError, suggest
 from theorycheck.sampler import PRECISIONS
 
@@ -81,7 +82,8 @@ def _err(where: str, message: str) -> TheorycheckError:
 
 def _validate_cells(claim: Claim, params: dict[str, Any], where: str) -> None:
     """Build every cell of the claim now, so a bad parameter fails before any work starts."""
-    from theorycheck.graph import Architecture
+    from theorycheck.graph import Architecture, parse_input_shape
+    from theorycheck.theory._frames import annotate
 
     try:
         cells = claim.cells(params)
@@ -91,7 +93,8 @@ def _validate_cells(claim: Claim, params: dict[str, Any], where: str) -> None:
         if "arch" not in cell.params:
             continue
         try:
-            Architecture.parse(cell.params["arch"]).output_shape(cell.params["input"])
+            arch = Architecture.parse(cell.params["arch"])
+            annotate(arch, parse_input_shape(cell.params["input"]))  # shapes, and the memory every value needs
         except TheorycheckError as exc:
             raise _err(where, f"cell {cell.name}: {exc}") from None
 
@@ -114,8 +117,8 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
                 f"{source}: study.{key}", f"unknown field{suggest(key, _STUDY_KEYS)}; fields: {', '.join(_STUDY_KEYS)}"
             )
     seed = study.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise _err(f"{source}: study.seed", f"must be a non-negative integer, got {seed!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise _err(f"{source}: study.seed", f"must be an integer from 0 to 2^63-1, got {seed!r}")
     device = study.get("device", "auto")
     if device not in ("auto", "cpu", "cuda") and not (isinstance(device, str) and device.startswith("cuda:")):
         raise _err(f"{source}: study.device", f"must be auto, cpu or cuda, got {device!r}")
@@ -126,8 +129,10 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
     if conv_kernel not in ("grouped", "triton"):
         raise _err(f"{source}: study.conv_kernel", f"must be grouped or triton, got {conv_kernel!r}")
     max_networks = study.get("max_networks", 0)
-    if not isinstance(max_networks, int) or isinstance(max_networks, bool) or max_networks < 0:
-        raise _err(f"{source}: study.max_networks", f"must be a non-negative integer, got {max_networks!r}")
+    if not isinstance(max_networks, int) or isinstance(max_networks, bool) or not 0 <= max_networks <= MAX_NETWORKS:
+        raise _err(
+            f"{source}: study.max_networks", f"must be an integer from 0 to {MAX_NETWORKS}, got {max_networks!r}"
+        )
     name = study.get("name", Path(source).stem)
     if not isinstance(name, str) or not name:
         raise _err(f"{source}: study.name", f"must be a non-empty string, got {name!r}")

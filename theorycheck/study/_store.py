@@ -30,7 +30,10 @@ import pandas as pd
 from theorycheck.claims import Cell
 from theorycheck.errors import TheorycheckError
 
-__all__ = ["ResultStore", "atomic_write_bytes", "atomic_write_json"]
+__all__ = ["STUDY_FILES", "ResultStore", "atomic_write_bytes", "atomic_write_json"]
+
+#: the study-level files of a store, rewritten by every run
+STUDY_FILES = ("study.json", "verdicts.json", "results.json")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -103,6 +106,8 @@ class ResultStore:
             data = rows_path.read_bytes()
         except (OSError, ValueError):
             return False
+        if not isinstance(meta, dict):  # valid JSON of the wrong shape: a corrupt cell
+            return False
         if "maps_sha256" in meta:
             try:
                 maps = (self.cell_dir(cell) / "maps.parquet").read_bytes()
@@ -151,8 +156,24 @@ class ResultStore:
         )
 
     def discard(self, cell: Cell) -> None:
-        """Remove a partial or corrupt cell."""
-        shutil.rmtree(self.cell_dir(cell), ignore_errors=True)
+        """Remove a partial or corrupt cell (a file in place of its directory too)."""
+        _remove(self.cell_dir(cell))
+
+    def clean(self) -> int:
+        """Prepare the store for a run: remove temporary files that an interrupted write left behind, and
+        anything malformed in place of the cells directory. Returns the number of files removed."""
+        cells = self.root / "cells"
+        if cells.exists() and not cells.is_dir():
+            _remove(cells)
+        for name in STUDY_FILES:  # rewritten at the end of every run; a directory in their place would block that
+            if (self.root / name).is_dir():
+                _remove(self.root / name)
+        removed = 0
+        for folder in [self.root, *(p for p in (cells.iterdir() if cells.is_dir() else []) if p.is_dir())]:
+            for tmp in folder.glob(".*.tmp"):
+                _remove(tmp)
+                removed += 1
+        return removed
 
     def read_rows(self, cell: Cell) -> pd.DataFrame:
         return pd.read_parquet(self.rows_path(cell))
@@ -166,7 +187,10 @@ class ResultStore:
         return {k: frame[k].to_numpy().reshape(meta["map_shape"]) for k in frame.columns}
 
     def read_meta(self, cell: Cell) -> dict[str, Any]:
-        return dict(json.loads((self.cell_dir(cell) / "meta.json").read_text()))
+        meta = json.loads((self.cell_dir(cell) / "meta.json").read_text())
+        if not isinstance(meta, dict):
+            raise TheorycheckError(f"{self.cell_dir(cell) / 'meta.json'} is not a JSON object: the cell is corrupt")
+        return meta
 
     # -- study-level files -------------------------------------------------------------------
     def write_json(self, name: str, obj: Any) -> None:
@@ -180,3 +204,11 @@ class ResultStore:
             raise TheorycheckError(f"{path} not found: is {self.root} a study output directory?") from None
         except ValueError as exc:
             raise TheorycheckError(f"{path} is not valid JSON: {exc}") from None
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, link or directory tree; missing is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

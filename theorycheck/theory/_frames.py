@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from theorycheck._memory import require_memory
 from theorycheck.graph import (
     Activation,
     Add,
@@ -39,6 +40,7 @@ from theorycheck.graph import (
     Node,
     Sequence,
     Shape,
+    format_shape,
     node_output_shape,
 )
 from theorycheck.graph._text import format_layers
@@ -119,6 +121,7 @@ def annotate_sequence(layers: Sequence, shape: Shape, law: Laws, prefix: str = "
     for i, node in enumerate(layers):
         label = f"{prefix}{i}"
         out_shape = node_output_shape(node, shape)
+        _check_size(out_shape, f"{label} {format_layers((node,))}")
         sub: list[list[Frame]] = []
         sub_laws: list[Laws] = []
         if isinstance(node, Branches):
@@ -133,7 +136,21 @@ def annotate_sequence(layers: Sequence, shape: Shape, law: Laws, prefix: str = "
     return frames, shape, law
 
 
+#: bytes the theory passes hold per number of the largest value (float64 and int64 arrays with temporaries)
+BYTES_PER_NEURON = 128
+
+
+def _check_size(shape: Shape, where: str) -> None:
+    """Refuse before allocating when one value of ``shape`` would not fit in memory (the theory passes hold
+    several arrays of each value's size; the sampler holds a few per network)."""
+    n = int(np.prod(shape, dtype=object))
+    require_memory(BYTES_PER_NEURON * n, f"{where}: a value of {format_shape(shape)} ({n:.3g} numbers)")
+
+
 def annotate(arch: Architecture, input_shape: Shape) -> list[Frame]:
-    """Validate ``arch`` on ``input_shape`` and annotate it (the inputs are arbitrary: law OTHER)."""
+    """Validate ``arch`` on ``input_shape`` and annotate it (the inputs are arbitrary: law OTHER).
+
+    Refuses, before allocating, a graph whose largest value would not fit in memory."""
     arch.shapes(input_shape)  # raises a located ArchitectureError when invalid
+    _check_size(input_shape, "the input")
     return annotate_sequence(arch.layers, input_shape, np.full(input_shape[0], OTHER, dtype=np.int8))[0]

@@ -1,0 +1,215 @@
+"""The subcommands: each takes the parsed arguments and returns an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from theorycheck.cli._output import _print_estimate, _print_kernel, _print_prediction, _print_verdicts, _progress_bar
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from theorycheck.theory import kernel_summary, predict
+
+    if args.level == "kernel":
+        from tqdm import tqdm
+
+        with tqdm(desc="kernel level", unit="coord", file=sys.stderr, disable=None, leave=False) as bar:
+
+            def step(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            kern = kernel_summary(args.arch, args.input, inputs=args.inputs, seed=args.seed, progress=step).to_dict()
+        print(json.dumps(kern, indent=2)) if args.json else _print_kernel(kern)
+        return 0
+    pred = predict(args.arch, args.input, output=args.output).to_dict()
+    if args.json:
+        print(json.dumps(pred, indent=2))
+    else:
+        _print_prediction(pred)
+    return 0
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from theorycheck._estimate import MAX_SECONDS, estimate
+
+    then = "kernel level (infinite width; --no-kernel skips it)" if not args.no_kernel else None
+    update, close = _progress_bar(args.networks, "estimate", then)
+    try:
+        report = estimate(
+            args.arch,
+            args.input,
+            networks=args.networks,
+            seed=args.seed,
+            target=args.target,
+            output=args.output,
+            loss_class=_loss_class(args.loss_class),
+            device=args.device,
+            precision=args.precision,
+            method=args.method,
+            chunk=args.chunk,
+            progress=update,
+            kernel=not args.no_kernel,
+            conv_kernel=args.conv_kernel,
+            max_seconds=None if args.yes else MAX_SECONDS,
+        ).to_dict()
+    finally:
+        close()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_estimate(report)
+    return 0
+
+
+def _cmd_bound(args: argparse.Namespace) -> int:
+    from theorycheck.attacks import bound_report
+
+    items = bound_report(
+        args.arch, args.input, networks=args.networks, seed=args.seed, start=args.start, attack=not args.no_attack
+    )
+    if args.json:
+        print(json.dumps(items, indent=2))
+        return 0
+    for item in items:
+        print(
+            f"network {item['network']} (seed {args.seed}): label {item['label']}, "
+            f"softmax bound κ = {item['kappa_softmax']:.6g} (Theorem A.3, at the logits layer's input)"
+        )
+        print(f"  {'layer':<40}{'rule':<50}{'gain':>10}{'κ out':>12}{'κ in':>12}{'Δout/L(Δin)':>13}")
+        for layer in reversed(item["layers"]):
+            along = layer.get("ratio_along_attack")
+            flag = "" if along is None else f"{along:>12.3g}{' !' if along > 1 + 1e-9 else ''}"
+            print(
+                f"  {layer['layer'][:39]:<40}{layer['rule'][:49]:<50}{layer['gain']:>10.4g}"
+                f"{layer['kappa_out']:>12.4g}{layer['kappa_in']:>12.4g}{flag:>13}"
+            )
+        print(f"  input bound (chain): ‖r‖ ≥ {item['bound']:.6g}")
+        if item["fc_bound"] is not None:
+            print(f"  input bound (Taylor, A.2, whole MLP): ‖r‖ ≥ {item['fc_bound']:.6g}")
+        att = item.get("attack")
+        if att is not None:
+            if att["success"]:
+                verdict = "bound holds" if att["ratio"] <= 1 + 1e-9 else "BOUND EXCEEDS A VERIFIED PERTURBATION"
+                print(
+                    f"  smallest perturbation found: ‖r‖ = {att['norm']:.6g} ({att['method']}; label "
+                    f"{att['label']} → {att['adv_label']}, verified); bound/attack = {att['ratio']:.4g}: {verdict}"
+                )
+            else:
+                print("  the attack found no class-changing perturbation")
+        if any((layer.get("ratio_along_attack") or 0) > 1 + 1e-9 for layer in item["layers"]):
+            print("  ! marks a layer rule whose forward inequality Δout ≤ L(Δin) fails along the attack")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from theorycheck.bench import run_bench
+
+    def note(name: str) -> None:
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+
+    results = run_bench(args.device, args.precision, progress=note, conv_kernel=args.conv_kernel)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+        return 0
+    print(f"matmul peak measured on this device: {results[0].peak_tflops:.3g} TFLOP/s ({args.precision})")
+    print(
+        f"{'config':<24}{'method':<12}{'nets/s':>10}  {'peers (nets/s)':<38}{'×loop':>8}{'×vmap':>8}{'×bmm':>8}"
+        f"{'TFLOP/s':>9}{'MB/net':>8}"
+    )
+    for r in results:
+        peers = ", ".join(f"{k} {v:.4g}" for k, v in r.peers.items())
+        bmm = f"{r.ratios['bmm']:.3g}" if "bmm" in r.ratios else "-"
+        mem = f"{r.peak_memory_per_net_mb:.3g}" if r.peak_memory_per_net_mb is not None else "n/a"
+        print(
+            f"{r.config:<24}{r.method:<12}{r.nets_per_s:>10.4g}  {peers:<38}{r.ratios['loop']:>8.3g}"
+            f"{r.ratios['vmap']:>8.3g}{bmm:>8}{r.tflops:>9.3g}{mem:>8}"
+        )
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from theorycheck._paths import check_output_dir, check_output_file
+    from theorycheck.study import load_study, run_study
+
+    check_output_dir(args.out, "--out")
+    if args.report is not None:
+        check_output_file(args.report, "--report")
+    spec = load_study(args.study)
+    bar: Any = None
+
+    def progress(cell: str, done: int, total: int) -> None:
+        nonlocal bar
+        from tqdm import tqdm
+
+        if bar is None or bar.total != total:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=total, desc="cells", unit="cell", file=sys.stderr, disable=None, leave=False)
+        bar.n = done
+        bar.set_postfix_str(cell[-48:], refresh=True)
+
+    try:
+        result = run_study(spec, args.out, workers=args.workers, scheduler=args.scheduler, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.report:
+        from theorycheck.report import build_report
+
+        build_report(args.out, args.report)
+    if args.json:
+        print(json.dumps(result.verdicts, indent=2))
+    else:
+        _print_verdicts(result.verdicts, result.study)
+        print(f"verdicts: {Path(args.out) / 'verdicts.json'}" + (f"; report: {args.report}" if args.report else ""))
+    for v in result.verdicts:
+        if v["verdict"] == "error":
+            print(f"theorycheck run: {v['claim']}: {'; '.join(result.results[v['claim']]['notes'])}", file=sys.stderr)
+    if args.strict and any(v["verdict"] in ("refuted", "inconclusive", "error") for v in result.verdicts):
+        return 1
+    return 0
+
+
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from theorycheck.claims import CATALOGUE
+
+    rows: list[dict[str, Any]] = [
+        {
+            "id": c.id,
+            "source": c.source,
+            "kind": c.kind,
+            "implemented": c.implemented,
+            "statement": c.statement,
+            "prediction": c.formula,
+            "parameters": {k: {"default": p.default, "help": p.help} for k, p in c.params.items()},
+        }
+        for c in CATALOGUE.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'id':<17}{'kind':<12}{'implemented':<13}statement")
+    for r in rows:
+        statement = r["statement"] if len(r["statement"]) <= 90 else r["statement"][:87] + "..."
+        print(f"{r['id']:<17}{r['kind']:<12}{'yes' if r['implemented'] else 'no':<13}{statement}")
+    print(f"{sum(r['implemented'] for r in rows)} of {len(rows)} claims implemented")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from theorycheck._paths import check_output_file
+    from theorycheck.report import build_report
+
+    check_output_file(args.output, "--output")
+    path = build_report(args.dir, args.output)
+    print(f"report: {path}")
+    return 0
+
+
+def _loss_class(text: str) -> str | int:
+    return int(text) if text.isdigit() else text
