@@ -36,12 +36,13 @@ def format_bytes(n: float) -> str:
     return f"{n:.3g} PiB"  # pragma: no cover
 
 
-def require_memory(needed: float, what: str, *, share: float = 0.5) -> None:
+def require_memory(
+    needed: float, what: str, *, share: float = 0.5, hint: str = "use a smaller input, width or number of channels"
+) -> None:
     """Refuse (:class:`TheorycheckError`) when ``needed`` bytes exceed ``share`` of the available memory."""
     limit = available_bytes() * share
     if needed > limit:
         raise TheorycheckError(
             f"{what} needs about {format_bytes(needed)} of memory, more than the {format_bytes(limit)} "
-            f"this machine can give it ({share:.0%} of the {format_bytes(available_bytes())} available); "
-            "use a smaller input, width or number of channels"
+            f"this machine can give it ({share:.0%} of the {format_bytes(available_bytes())} available); {hint}"
         )

@@ -50,7 +50,7 @@ class ArchitectureError(TheorycheckError):
         if self.text is None or self.position is None:
             return self.message
         start = max(0, self.position - ECHO_CONTEXT)
-        end = min(len(self.text), self.position + max(self.length, ECHO_CONTEXT))
+        end = min(len(self.text), self.position + min(self.length, ECHO_CONTEXT) + ECHO_CONTEXT)
         shown = "".join(c if c.isprintable() else " " for c in self.text[start:end])
         prefix = "…" if start > 0 else ""
         suffix = "…" if end < len(self.text) else ""

@@ -131,6 +131,16 @@ ROWS: list[Row] = [
     Row(
         "zero kernel inputs", [*P, "dense(3)", "--input", "4", "--level", "kernel", "--inputs", "0"], "positive integer"
     ),
+    Row(
+        "chunk beyond memory",
+        [*E, "conv(64,3) relu flatten dense(1)", "--input", "3x64x64", "--chunk", "1048576"],
+        "--chunk",
+    ),
+    Row(
+        "too many kernel inputs",
+        [*P, "dense(3)", "--input", "4", "--level", "kernel", "--inputs", "100000"],
+        "at most 1000",
+    ),
     Row("unknown device", [*E, "dense(3)", "--input", "4", "--device", "tpu"], "unknown device 'tpu'"),
     Row("unknown precision", [*E, "dense(3)", "--input", "4", "--precision", "fp8"], "invalid choice"),
     Row("unknown target", [*E, "dense(3)", "--input", "4", "--target", "foo"], "invalid choice"),
@@ -170,7 +180,8 @@ ROWS: list[Row] = [
     srow("networks a bool", "from 2 to 10000000", "sg.thm3", "networks = true"),
     srow("dims one value", "at least 2 distinct values", "sg.thm3", "dims = [64]"),
     srow("dims with zero", "positive integers", "sg.thm3", "dims = [0, 64]"),
-    srow("huge dims", "needs about", "sg.sec3_1", "dims = [64, 200000000]"),
+    srow("huge dims", "up to 16777216", "sg.sec3_1", "dims = [64, 200000000]"),
+    srow("huge resolutions", "needs about", "sg.cor5", "resolutions = [8, 16000000]"),
     srow("odd kernel_width resolution", "even positive integer", "tc.kernel_width", "resolution = 13"),
     srow("two widths", "at least 3 distinct values", "tc.kernel_width", "widths = [4, 8]"),
     srow("map_batches one", "from 2 to 1000", "sg.symmetry", "map_batches = 1"),

@@ -117,3 +117,31 @@ def test_epsilon_scaling_claims_detect_the_rounding_floor() -> None:
         "dense(16) relu dense(16) relu dense(5)", "8", networks=40, seed=3, start=0, eps_max=1e-3, mutant=True
     )
     assert abs(np.nanmedian(mutant["lemma1_slope_inf"])) < 0.1  # a random direction: no first-order agreement
+
+
+#: values no parameter of the catalogue accepts: wrong types, out-of-range numbers, non-finite floats
+WRONG_VALUES = [None, "x", True, -1, 0.5, float("nan"), float("inf"), [], {"a": 1}, 2**70]
+
+
+@pytest.mark.parametrize("claim_id", sorted(CATALOGUE))
+def test_every_parameter_has_a_validator_that_refuses_wrong_values(claim_id: str) -> None:
+    """Walk the catalogue: each parameter's validator accepts its default and refuses values of the wrong kind,
+    so a study is fully validated before its first cell runs."""
+    claim = CATALOGUE[claim_id]
+    for key, param in claim.params.items():
+        assert callable(param.check), f"{claim_id}.{key} has no validator"
+        assert param.check(param.default) is None, f"{claim_id}.{key}: the default fails its own validator"
+        accepted = [v for v in WRONG_VALUES if param.check(v) is None and not _plausible(key, v)]
+        assert not accepted, f"{claim_id}.{key} accepts {accepted!r}"
+
+
+def _plausible(key: str, value: object) -> bool:
+    """A positive finite number is right for the real-valued parameters (ε sizes)."""
+    return key in ("eps_max", "epsilon") and value in (0.5, 2**70)
+
+
+def test_the_registry_refuses_a_parameter_without_a_validator() -> None:
+    from theorycheck.claims._base import Param
+
+    with pytest.raises(TypeError, match="no validator"):
+        Param(3, "a parameter", None)  # type: ignore[arg-type]

@@ -100,3 +100,13 @@ def test_builder_validates_sizes_eagerly() -> None:
         conv(3, 3, dilation=0)
     with pytest.raises(ArchitectureError, match="count must be a positive integer"):
         repeat(0, dense(2))
+
+
+def test_a_long_text_is_echoed_around_the_error_only() -> None:
+    """At most ~40 characters each side of the token, with ellipses, and the caret still under it."""
+    text = "relu " * 2000 + "rellu " + "relu " * 2000 + "dense(1)"
+    with pytest.raises(ArchitectureError) as info:
+        Architecture.parse(text)
+    _, echo, caret = str(info.value).splitlines()
+    assert len(echo) < 140 and echo.strip().startswith("…") and echo.endswith("…")
+    assert echo[caret.index("^") : caret.index("^") + 5] == "rellu"

@@ -26,8 +26,8 @@ CASES = [
     ("[claims]\n", "missing [study] table"),
     ("[study]\nseed = 1\n[setup]\nx = 1\n", "unknown table [setup]"),
     ('[study]\nsead = 1\nclaims = "all"\n', "study.sead: unknown field; did you mean 'seed'?"),
-    ("[study]\nseed = -1\n", "study.seed: must be a non-negative integer"),
-    ('[study]\nseed = "one"\n', "study.seed: must be a non-negative integer"),
+    ("[study]\nseed = -1\n", "study.seed: must be an integer from 0 to 2^63-1"),
+    ('[study]\nseed = "one"\n', "study.seed: must be an integer from 0 to 2^63-1"),
     ('[study]\ndevice = "gpu"\n', "study.device: must be auto, cpu or cuda"),
     ('[study]\nprecision = "fp16"\n', "study.precision: must be one of"),
     ('[study]\nconv_kernel = "cudnn"\n', "study.conv_kernel: must be grouped or triton, got 'cudnn'"),
@@ -43,12 +43,16 @@ CASES = [
         '[study]\nclaims = ["sg.thm3"]\n[claims."sg.thm3"]\ndims = [0, 4]\n',
         "dims must be a non-empty list of positive integers",
     ),
-    ('[study]\nclaims = ["sg.thm3"]\n[claims."sg.thm3"]\nnetworks = -5\n', "networks must be a positive integer"),
+    (
+        '[study]\nclaims = ["sg.thm3"]\n[claims."sg.thm3"]\nnetworks = -5\n',
+        "networks must be an integer from 2 to 10000000",
+    ),
     ('[study]\nclaims = ["sg.thm3"]\n[claims."sg.eq8"]\nnetworks = 5\n', "does not select"),
     ('[study]\nclaims = ["sg.thm3"]\n[claims."sg.thm9"]\nnetworks = 5\n', "unknown claim; did you mean"),
     (
         '[study]\nclaims = ["sg.lemma7"]\n[claims."sg.lemma7"]\narchitectures = ["conv(4,3) relu @ 3x8x8"]\n',
-        'claims."sg.lemma7": cell graph/0: missing output layer',
+        "claims.\"sg.lemma7\".architectures item 0 ('conv(4,3) relu @ 3x8x8') is not a valid architecture on its "
+        "shape: missing output layer",
     ),
     ('[study]\nclaims = ["sg.lemma7"]\n[claims."sg.lemma7"]\narchitectures = ["dense(4) @ 3x"]\n', "input shape '3x'"),
 ]

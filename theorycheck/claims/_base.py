@@ -235,8 +235,8 @@ def _is_int(value: Any) -> bool:
 
 
 def positive_int_list(value: Any) -> str | None:
-    if not isinstance(value, list) or not value or not all(_is_int(v) and v > 0 for v in value):
-        return "must be a non-empty list of positive integers"
+    if not isinstance(value, list) or not value or not all(_is_int(v) and 0 < v <= MAX_SIZE for v in value):
+        return f"must be a non-empty list of positive integers up to {MAX_SIZE}"
     if len(set(value)) != len(value):
         return "must not repeat a value"
     return None
@@ -268,9 +268,14 @@ def square_pools(value: Any) -> str | None:
     return None
 
 
+#: largest size parameter (a width, number of channels or resolution), as for the DSL's integer arguments
+MAX_SIZE = 2**24
+
+
 def positive_int(value: Any) -> str | None:
-    if not _is_int(value) or value <= 0:
-        return "must be a positive integer"
+    """A size: a width, number of channels, resolution or depth (1 to :data:`MAX_SIZE`)."""
+    if not _is_int(value) or not 0 < value <= MAX_SIZE:
+        return f"must be a positive integer up to {MAX_SIZE}"
     return None
 
 
@@ -287,14 +292,15 @@ def int_range(low: int, high: int) -> Check:
 
 
 def even_positive_int(value: Any) -> str | None:
-    if not _is_int(value) or value <= 0 or value % 2:
-        return "must be an even positive integer"
+    if not _is_int(value) or not 0 < value <= MAX_SIZE or value % 2:
+        return f"must be an even positive integer up to {MAX_SIZE}"
     return None
 
 
 def nonnegative_int(value: Any) -> str | None:
-    if not _is_int(value) or value < 0:
-        return "must be a non-negative integer"
+    """A seed or an index: 0 to 2^63 − 1."""
+    if not _is_int(value) or not 0 <= value < 2**63:
+        return "must be a non-negative integer below 2^63"
     return None
 
 
@@ -313,7 +319,7 @@ def positive_float(value: Any) -> str | None:
 
 def loss_class(value: Any) -> str | None:
     """The class c of the loss: ``"random"``, ``"argmax"`` or a non-negative class index."""
-    if value in ("random", "argmax") or (_is_int(value) and value >= 0):
+    if value in ("random", "argmax") or (_is_int(value) and 0 <= value <= MAX_SIZE):
         return None
     return 'must be "random", "argmax" or a class index (a non-negative integer)'
 

@@ -42,6 +42,15 @@ def _network_count(text: str) -> int:
     return value
 
 
+def _kernel_inputs(text: str) -> int:
+    value = _positive_int(text)
+    if value > 1000:
+        raise argparse.ArgumentTypeError(
+            f"expected at most 1000 inputs (each is a full kernel-level pass), got {value}"
+        )
+    return value
+
+
 def _bounded_positive_int(text: str) -> int:
     value = _positive_int(text)
     if value > MAX_NETWORKS:
@@ -128,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         "kernel's mixed derivative, averaged over --inputs random inputs (ReLU, conv, dense, "
         "average pooling; up to about 3x16x16 in seconds)",
     )
-    p.add_argument("--inputs", type=_positive_int, default=3, metavar="N", help="random inputs for --level kernel")
+    p.add_argument(
+        "--inputs", type=_kernel_inputs, default=3, metavar="N", help="random inputs for --level kernel (1 to 1000)"
+    )
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of the random inputs for --level kernel")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     p.set_defaults(func=_cmd_predict)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from theorycheck._memory import require_memory
 from theorycheck._version import __version__
 from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Architecture, Shape, parse_input_shape
@@ -23,7 +24,7 @@ from theorycheck.sampler._conditional import (
     conditional_noise_shapes,
     supports_conditional,
 )
-from theorycheck.sampler._memory import is_out_of_memory, plan_chunk
+from theorycheck.sampler._memory import is_out_of_memory, per_network_footprint, plan_chunk
 from theorycheck.sampler._precision import compute_dtype, precision_mode
 from theorycheck.sampler._program import GROUPED, ConvSetup, Program, compile_program
 from theorycheck.sampler._rng import (
@@ -486,6 +487,13 @@ def sample(
     step = chunk or plan_chunk(program, dev, dtype.itemsize, explicit=not conditional, n_targets=len(names))
     if step <= 0 or (step % RNG_BLOCK and RNG_BLOCK % step):
         raise TheorycheckError(f"chunk must be a multiple or a divisor of {RNG_BLOCK}, got {step}")
+    if chunk is not None and dev.type == "cpu":
+        total, _ = per_network_footprint(program, explicit=not conditional, n_targets=len(names))
+        require_memory(
+            total * dtype.itemsize * chunk,
+            f"a chunk of {chunk} networks",
+            hint="use a smaller --chunk, or leave it out to let the planner size it",
+        )
     if dev.type == "cuda":
         step = max(step, MIN_BATCH)
         plan.window = step
