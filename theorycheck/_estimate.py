@@ -164,35 +164,18 @@ def estimate(
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     arch.output_shape(shape)
-    check_budget(
-        arch,
-        shape,
-        networks,
-        max_seconds=max_seconds,
-        seed=seed,
-        targets=(cast(TargetKind, target),),
-        output=output,
-        loss_class=loss_class,
-        device=device,
-        precision=precision,
-        method=method,
-        conv_kernel=conv_kernel,
-    )
-    result = sample(
-        arch,
-        shape,
-        networks=networks,
-        seed=seed,
-        targets=(cast(TargetKind, target),),
-        output=output,
-        loss_class=loss_class,
-        device=device,
-        precision=precision,
-        method=method,
-        chunk=chunk,
-        progress=progress,
-        conv_kernel=conv_kernel,
-    )
+    common: dict[str, Any] = {
+        "seed": seed,
+        "targets": (cast(TargetKind, target),),
+        "output": output,
+        "loss_class": loss_class,
+        "device": device,
+        "precision": precision,
+        "method": method,
+        "conv_kernel": conv_kernel,
+    }
+    check_budget(arch, shape, networks, max_seconds=max_seconds, **common)
+    result = sample(arch, shape, networks=networks, chunk=chunk, progress=progress, **common)
     prediction, predicted, note = _predictions(arch, shape, result, target, output)
     kernel_values, kernel_note = (
         _kernel_predictions(arch, shape, target, result) if kernel else ({}, "kernel level: not computed (--no-kernel)")

@@ -11,7 +11,16 @@ import pandas as pd
 from scipy import stats as sps
 
 from theorycheck.claims._base import Cell, CellData, Part
-from theorycheck.stats import Decision, Margins, decide, fit_power_law, fit_ratio_power_law, mean_ci, robust_mean_ci
+from theorycheck.stats import (
+    Decision,
+    Margins,
+    decide,
+    fit_power_law,
+    fit_ratio_power_law,
+    mean_ci,
+    robust_mean_ci,
+    tail_diagnostic,
+)
 
 __all__ = [
     "CONSTANT",
@@ -22,6 +31,7 @@ __all__ = [
     "ratio_scaling_part",
     "sample_cell",
     "scaling_part",
+    "supported_decision",
 ]
 
 #: default tolerance for exponents (absolute) and constants (relative)
@@ -80,6 +90,27 @@ def slope_convergence(xs: list[np.ndarray], ys: list[np.ndarray]) -> list[dict[s
     return out
 
 
+def supported_decision(decision: Decision, samples: Sequence[np.ndarray]) -> Decision:
+    """``decision``, or *inconclusive* with the reason when a sample cannot support an interval (heavy tail,
+    :mod:`theorycheck.stats._tails`): a verdict is never drawn from an interval the data cannot back."""
+    bad = [d for d in (tail_diagnostic(x) for x in samples) if not d.supported]
+    if not bad or decision.verdict in ("not covered", "error"):
+        return decision
+    worst_tail = min(bad, key=lambda d: d.tail_index)
+    return Decision(
+        "inconclusive",
+        decision.estimate,
+        decision.se,
+        decision.ci,
+        decision.predicted,
+        decision.deviation,
+        decision.deviation_ci,
+        decision.tost_p,
+        decision.margins,
+        f"{worst_tail.reason()} (would have been {decision.verdict}: {decision.explanation})",
+    )
+
+
 def scaling_part(
     name: str,
     description: str,
@@ -98,7 +129,7 @@ def scaling_part(
         est = robust_mean_ci(y)
         table.append({"level": level, "mean": est.mean, "ci": list(est.ci), "n": est.n, "cell": cell})
     fit = fit_power_law(np.concatenate(xs), np.concatenate(ys))
-    decision = decide(fit.slope, fit.slope_se, predicted, margins)
+    decision = supported_decision(decide(fit.slope, fit.slope_se, predicted, margins), ys)
     return Part(name, description, decision, table, fit.to_dict(), slope_convergence(xs, ys))
 
 
@@ -128,7 +159,8 @@ def ratio_scaling_part(
                 "n": int(t.size + r.size),
             }
         )
-    return Part(name, description, decide(fit.slope, fit.slope_se, predicted, margins), table, fit.to_dict())
+    decision = supported_decision(decide(fit.slope, fit.slope_se, predicted, margins), [*treated, *reference])
+    return Part(name, description, decision, table, fit.to_dict())
 
 
 def mean_part(
@@ -143,9 +175,8 @@ def mean_part(
     values = np.asarray(values, dtype=np.float64)
     est = robust_mean_ci(values)
     se = (est.ci[1] - est.ci[0]) / (2 * 1.959963984540054)
-    return Part(
-        name, description, decide(est.mean, se, predicted, margins), table or [], None, mean_convergence(values)
-    )
+    decision = supported_decision(decide(est.mean, se, predicted, margins), [values])
+    return Part(name, description, decision, table or [], None, mean_convergence(values))
 
 
 def paired_ratio_part(
@@ -160,7 +191,7 @@ def paired_ratio_part(
     var_log = (cov[0, 0] / u.mean() ** 2 + cov[1, 1] / v.mean() ** 2 - 2 * cov[0, 1] / (u.mean() * v.mean())) / n
     se = ratio * math.sqrt(max(var_log, 0.0))
     table = [{"E[u]": float(u.mean()), "E[v]": float(v.mean()), "n": n}]
-    return Part(name, description, decide(float(ratio), se, predicted, margins), table)
+    return Part(name, description, supported_decision(decide(float(ratio), se, predicted, margins), [u, v]), table)
 
 
 def less_than_part(name: str, description: str, log_ratio: float, se: float, *, alpha: float = 0.05) -> Part:

@@ -27,7 +27,7 @@ from theorycheck.claims._base import (
     nonnegative_int,
     sweep,
 )
-from theorycheck.claims._common import fixed_verdict_part, sample_cell
+from theorycheck.claims._common import fixed_verdict_part, sample_cell, supported_decision
 from theorycheck.sampler._rng import STREAM_FIXED_INPUT, block_generator
 from theorycheck.stats import Margins, decide, mean_ci
 from theorycheck.theory import kernel_predict, predict
@@ -85,7 +85,8 @@ def _parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
     h = predict(ref_arch, shape)
     assert kern.grad_sq_norm is not None and h.grad_sq_norm is not None
     widths = np.array(p["widths"], dtype=float)
-    est = [mean_ci(data[f"main/width={w}"]["logit.coord_var"].to_numpy() * d) for w in p["widths"]]
+    samples = [data[f"main/width={w}"]["logit.coord_var"].to_numpy() * d for w in p["widths"]]
+    est = [mean_ci(x) for x in samples]
     means = np.array([e.mean for e in est])
     ses = np.array([e.se for e in est])
     # m(n) = K∞ + c/n, weighted by the per-width standard errors
@@ -111,7 +112,7 @@ def _parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
         f"d·E[(∂f/∂x_i)²] at one fixed input, fitted as K∞ + c/width over widths {p['widths']}; "
         f"kernel {kern.grad_sq_norm:.5g}, (H) {h.grad_sq_norm:.5g}; fit χ² = {chi2:.3g} "
         f"on {len(widths) - 2} dof",
-        decide(k_inf, k_se, kern.grad_sq_norm, KERNEL_MARGINS),
+        supported_decision(decide(k_inf, k_se, kern.grad_sq_norm, KERNEL_MARGINS), samples),
         table,
     )
     limit.fit = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,40 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _loss_class(text: str) -> str | int:
     return int(text) if text.isdigit() else text
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from theorycheck.calibration import SETTINGS, coverage, markdown_table
+
+    if args.output is not None:
+        from theorycheck._paths import check_output_file
+
+        check_output_file(args.output, "--output", example="benchmarks/CALIBRATION.md")
+    chosen = [s for s in SETTINGS if s.quick or not args.quick]
+    update, close = _progress_bar(len(chosen), "settings")
+    rows = []
+    try:
+        for i, setting in enumerate(chosen):
+            rows.extend(coverage(setting, replicates=args.replicates))
+            update(i + 1)
+    finally:
+        close()
+    table = markdown_table(rows)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in rows], indent=2))
+    else:
+        print(table)
+    if args.output is not None:
+        from theorycheck.sampler import resolve_device
+        from theorycheck.sampler._sample import provenance
+        from theorycheck.study._store import atomic_write_bytes
+
+        prov = provenance(resolve_device("cpu"), "fp32", 0)
+        header = (
+            f"# Calibration: coverage of the 95% intervals behind the verdicts\n\n"
+            f"`theorycheck calibrate --replicates {args.replicates}{' --quick' if args.quick else ''}`, "
+            f"{time.strftime('%Y-%m-%d')}, {prov.get('device_name', prov.get('device'))}, "
+            f"theorycheck {prov.get('theorycheck')}, torch {prov.get('torch')}.\n\n"
+        )
+        atomic_write_bytes(Path(args.output), (header + table + "\n").encode())
+    return 0

@@ -10,6 +10,9 @@ from theorycheck.stats._regression import PowerLawFit as PowerLawFit
 from theorycheck.stats._regression import fit_power_law as fit_power_law
 from theorycheck.stats._regression import fit_ratio_power_law as fit_ratio_power_law
 from theorycheck.stats._regression import log_ratio as log_ratio
+from theorycheck.stats._tails import MIN_TAIL_INDEX as MIN_TAIL_INDEX
+from theorycheck.stats._tails import TailDiagnostic as TailDiagnostic
+from theorycheck.stats._tails import tail_diagnostic as tail_diagnostic
 from theorycheck.stats._verdict import SEVERITY as SEVERITY
 from theorycheck.stats._verdict import VERDICTS as VERDICTS
 from theorycheck.stats._verdict import Decision as Decision
@@ -18,12 +21,14 @@ from theorycheck.stats._verdict import decide as decide
 from theorycheck.stats._verdict import worst as worst
 
 __all__ = [
+    "MIN_TAIL_INDEX",
     "SEVERITY",
     "VERDICTS",
     "Decision",
     "Estimate",
     "Margins",
     "PowerLawFit",
+    "TailDiagnostic",
     "bootstrap_mean_ci",
     "decide",
     "fit_power_law",
@@ -33,5 +38,6 @@ __all__ = [
     "relative_deviation",
     "robust_mean_ci",
     "running_means",
+    "tail_diagnostic",
     "worst",
 ]
