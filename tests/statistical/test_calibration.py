@@ -55,3 +55,20 @@ def test_a_planted_miscalibrated_interval_fails_the_same_check() -> None:
 def test_the_tail_diagnostic_stops_every_deep_narrow_sample() -> None:
     rows = coverage(_setting("deep narrow [dense(4) relu]*10, n=200"), replicates=REPLICATES)
     assert all(row.passed == 0 for row in rows)
+
+
+STOPPING_REPLICATES = 4000
+
+
+@pytest.mark.statistical
+def test_alpha_spending_keeps_false_verified_below_alpha_over_all_looks() -> None:
+    """True value exactly on the margin, up to 4 looks: the old design (α at every look) verifies it more often
+    than α, the runner's Bonferroni spending (α/4 per look) less often (binomial 95% bounds)."""
+    from theorycheck.calibration import optional_stopping
+
+    naive, n = optional_stopping(spending="naive", replicates=STOPPING_REPLICATES)
+    spent, _ = optional_stopping(spending="bonferroni", replicates=STOPPING_REPLICATES)
+    se = math.sqrt(0.05 * 0.95 / n)
+    print(f"false verified: naive {naive:.4f}, Bonferroni spending {spent:.4f} (n = {n})")
+    assert naive - 1.96 * se > 0.05
+    assert spent + 1.96 * se < 0.05

@@ -164,6 +164,8 @@ class ClaimResult:
     notes: list[str] = field(default_factory=list)
     #: per Monte Carlo cell: (H), kernel and measured E[(∂f/∂x_i)²] (see ``claims._levels``)
     levels: list[dict[str, Any]] = field(default_factory=list)
+    #: the sequential design: planned looks, looks taken, α per look and α spent (set by the study runner)
+    sequential: dict[str, Any] = field(default_factory=dict)
 
     @property
     def control_verdict(self) -> str | None:
@@ -207,6 +209,7 @@ class ClaimResult:
             "control_parts": [p.to_dict() for p in self.control_parts],
             "notes": self.notes,
             "levels": self.levels,
+            "sequential": self.sequential,
         }
 
 

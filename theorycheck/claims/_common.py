@@ -14,6 +14,7 @@ from theorycheck.claims._base import Cell, CellData, Part
 from theorycheck.stats import (
     Decision,
     Margins,
+    alpha_share,
     decide,
     fit_power_law,
     fit_ratio_power_law,
@@ -197,7 +198,7 @@ def paired_ratio_part(
 def less_than_part(name: str, description: str, log_ratio: float, se: float, *, alpha: float = 0.05) -> Part:
     """Inequality ``E[a] < E[b]`` from ``log(ā/b̄) ± se``: verified if the whole CI is below 0,
     refuted if the whole CI is at or above 0, else inconclusive."""
-    z = float(sps.norm.ppf(1 - alpha / 2))
+    z = float(sps.norm.ppf(1 - alpha * alpha_share() / 2))  # α/J per look inside a study's sequential looks
     lo, hi = log_ratio - z * se, log_ratio + z * se
     if hi < 0:
         verdict, why = "verified", "the whole CI of log(ratio) is below 0"
@@ -205,7 +206,8 @@ def less_than_part(name: str, description: str, log_ratio: float, se: float, *, 
         verdict, why = "refuted", "the whole CI of log(ratio) is at or above 0: the inequality is reversed"
     else:
         verdict, why = "inconclusive", "the CI of log(ratio) contains 0"
-    text = f"{why}; ratio {math.exp(log_ratio):.4g}, 95% CI [{math.exp(lo):.4g}, {math.exp(hi):.4g}]"
+    level = 100 * (1 - alpha * alpha_share())
+    text = f"{why}; ratio {math.exp(log_ratio):.4g}, {level:.4g}% CI [{math.exp(lo):.4g}, {math.exp(hi):.4g}]"
     decision = Decision(verdict, log_ratio, se, (lo, hi), 0.0, log_ratio, (lo, hi), None, None, text)
     return Part(name, description, decision, [{"ratio": math.exp(log_ratio), "ci": [math.exp(lo), math.exp(hi)]}])
 

@@ -217,7 +217,7 @@ def _loss_class(text: str) -> str | int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from theorycheck.calibration import SETTINGS, coverage, markdown_table
+    from theorycheck.calibration import SETTINGS, SPENDING, coverage, markdown_table, optional_stopping
 
     if args.output is not None:
         from theorycheck._paths import check_output_file
@@ -233,8 +233,19 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     finally:
         close()
     table = markdown_table(rows)
+    stopping_reps = 4000 if args.quick else 20_000
+    stopping = {sp: optional_stopping(spending=sp, replicates=stopping_reps)[0] for sp in SPENDING}
+    table += (
+        "\n\nOptional stopping (true value exactly on the +5% margin, 4 looks at 200, 400, 800, 1600 networks, "
+        f"{stopping_reps} replicates): false *verified* rate "
+        + ", ".join(
+            f"{sp} {rate:.2%} (±{1.96 * (rate * (1 - rate) / stopping_reps) ** 0.5:.2%})"
+            for sp, rate in stopping.items()
+        )
+        + " against α = 5%."
+    )
     if args.json:
-        print(json.dumps([r.to_dict() for r in rows], indent=2))
+        print(json.dumps({"coverage": [r.to_dict() for r in rows], "optional_stopping": stopping}, indent=2))
     else:
         print(table)
     if args.output is not None:

@@ -6,8 +6,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from theorycheck.calibration import MEASURED_COVERAGE
 from theorycheck.claims import CATALOGUE
 from theorycheck.report import _figures as fig
+from theorycheck.stats import MIN_TAIL_INDEX
 
 __all__ = ["VERDICT_COLOURS", "document"]
 
@@ -96,7 +98,9 @@ def _title_page(study: dict[str, Any], verdicts: list[dict[str, Any]]) -> str:
 (two one-sided tests); #text(weight: "bold")[approximate] = the CI excludes the prediction but stays in the declared band;
 #text(weight: "bold")[refuted] = outside the band, or a counterexample; #text(weight: "bold")[inconclusive] = the CI is
 too wide. Every Monte Carlo check runs next to a negative control (a mutant that breaks the claim), which must come out
-refuted. Confidence intervals are clustered by network: one value per sampled network.]
+refuted. Confidence intervals are clustered by network: one value per sampled network. Interval coverage:
+{text(MEASURED_COVERAGE)}. A sample whose tail index is below {MIN_TAIL_INDEX:g} gives *inconclusive*, never refuted;
+α is split over each claim's planned looks (Bonferroni α-spending).]
 #pagebreak()
 """
 
@@ -282,6 +286,20 @@ def _figures_for(claim_id: str, parts: list[dict[str, Any]], write: Any) -> list
     return [f'#figure(image("{path}", width: 100%), caption: [{text(caption)}])' for path, caption in out]
 
 
+def _guarantee(sequential: dict[str, Any]) -> str:
+    """One line: the intervals, their measured coverage, the tail gate and the sequential design."""
+    looks = (
+        f"Bonferroni α-spending over {sequential['planned_looks']} planned look(s), {sequential['looks']} taken, "
+        f"α spent {sequential['alpha_spent']:.3g} of 0.05"
+        if sequential
+        else "one look"
+    )
+    return (
+        "95% intervals clustered by network (Student-t, BCa for heavy tails, GLM HC1 for exponents), used only when "
+        f"the sample's tail index α̂ ≥ {MIN_TAIL_INDEX:g}; {MEASURED_COVERAGE}; {looks}."
+    )
+
+
 def _claim_section(result: dict[str, Any], write: Any) -> str:
     cid = result["claim"]
     claim = CATALOGUE.get(cid)
@@ -304,6 +322,7 @@ def _claim_section(result: dict[str, Any], write: Any) -> str:
     explanation = next((p["decision"]["explanation"] for p in result["parts"] if p["name"] == head), "")
     control_parts = result.get("control_parts") or []
     control_table = _parts_table(control_parts) if control_parts else ""
+    guarantee = _guarantee(result.get("sequential") or {})
     return f"""
 == {text(cid)} #h(6pt) {verdict_badge(result["verdict"])} <{_label(cid)}>
 *Source:* {text(result.get("source", ""))}. *Kind:* {text(result.get("kind", ""))}.
@@ -313,6 +332,8 @@ def _claim_section(result: dict[str, Any], write: Any) -> str:
 *Prediction.* {"$ " + formula + " $" if formula else "–"}
 
 *Verdict.* {text(result["verdict"])}: {text(explanation)}
+
+*Guarantee.* {text(guarantee)}
 
 {_parts_table(result["parts"])}
 

@@ -17,7 +17,9 @@ from theorycheck.stats._verdict import SEVERITY as SEVERITY
 from theorycheck.stats._verdict import VERDICTS as VERDICTS
 from theorycheck.stats._verdict import Decision as Decision
 from theorycheck.stats._verdict import Margins as Margins
+from theorycheck.stats._verdict import alpha_share as alpha_share
 from theorycheck.stats._verdict import decide as decide
+from theorycheck.stats._verdict import looks as looks
 from theorycheck.stats._verdict import worst as worst
 
 __all__ = [
@@ -29,11 +31,13 @@ __all__ = [
     "Margins",
     "PowerLawFit",
     "TailDiagnostic",
+    "alpha_share",
     "bootstrap_mean_ci",
     "decide",
     "fit_power_law",
     "fit_ratio_power_law",
     "log_ratio",
+    "looks",
     "mean_ci",
     "relative_deviation",
     "robust_mean_ci",

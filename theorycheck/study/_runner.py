@@ -19,6 +19,7 @@ from theorycheck.errors import TheorycheckError
 from theorycheck.sampler import resolve_device
 from theorycheck.sampler._sample import provenance
 from theorycheck.sampler._triton_conv import ensure_triton
+from theorycheck.stats import looks
 from theorycheck.study._execute import cell_seed, execute_cell
 from theorycheck.study._spec import StudySpec, load_study
 from theorycheck.study._store import ResultStore
@@ -185,10 +186,35 @@ class _Executor:
             self.cluster.close()
 
 
+def planned_looks(networks: int, max_networks: int) -> int:
+    """Looks of one cell stream under the runner's doubling rule (:func:`_double`): ``n, 2n, 4n, …`` networks
+    while the next range fits in ``max_networks``. Fixed before the first look, so α can be split over them."""
+    count, total, last = 1, networks, networks
+    while total + last <= max_networks:
+        last = total
+        total += last
+        count += 1
+    return count
+
+
+def _claim_looks(spec: StudySpec, cid: str, streams: dict[str, list[Cell]]) -> tuple[int, int]:
+    """(planned looks, looks taken so far) of a claim: the most over its doubling cell streams (1 without)."""
+    bases = [c for c in CATALOGUE[cid].cells(spec.claims[cid]) if c.kind in DOUBLING_KINDS]
+    if not bases:
+        return 1, 1
+    planned = max(planned_looks(c.networks, spec.max_networks) for c in bases)
+    return planned, max(len(streams[c.stream]) for c in bases)
+
+
+#: cells whose streams the runner doubles when their claim (or its control) is inconclusive
+DOUBLING_KINDS = ("sample", "paths")
+
+
 def _evaluate(spec: StudySpec, store: ResultStore, streams: dict[str, list[Cell]]) -> dict[str, ClaimResult]:
     results = {}
     for cid, params in spec.claims.items():
         claim = CATALOGUE[cid]
+        planned, taken = _claim_looks(spec, cid, streams)
         frames, maps = {}, {}
         for base in claim.cells(params):
             parts = [store.read_rows(c) for c in streams[base.stream]]
@@ -200,9 +226,17 @@ def _evaluate(spec: StudySpec, store: ResultStore, streams: dict[str, list[Cell]
                         sums[k] = sums[k] + v if k in sums else v
                 maps[base.name] = sums
         try:
-            result = claim.evaluate(params, CellData(frames, maps))
+            with looks(planned):
+                result = claim.evaluate(params, CellData(frames, maps))
         except Exception as exc:  # a bug in a check must not cost the other claims their verdicts
             result = ClaimResult(cid, "error", [], [], 0, [], [f"the evaluation failed: {type(exc).__name__}: {exc}"])
+        result.sequential = {
+            "design": "Bonferroni α-spending over the planned looks (α/J per look)",
+            "planned_looks": planned,
+            "looks": taken,
+            "alpha_per_look": 0.05 / planned,
+            "alpha_spent": 0.05 * taken / planned,
+        }
         try:
             result.levels = prediction_levels(claim, params, frames)
         except Exception as exc:  # the side table must not cost the claim its verdict
@@ -226,7 +260,7 @@ def _double(spec: StudySpec, streams: dict[str, list[Cell]], results: dict[str, 
         if res.control_verdict == "inconclusive":
             roles.add("control")
         for base in CATALOGUE[cid].cells(spec.claims[cid]):
-            if base.kind not in ("sample", "paths") or base.name.split("/")[0] not in roles:
+            if base.kind not in DOUBLING_KINDS or base.name.split("/")[0] not in roles:
                 continue
             ranges = streams[base.stream]
             total = sum(c.networks for c in ranges)
