@@ -127,3 +127,35 @@ def test_bootstrap_matches_scipy_bca(n: int) -> None:
     ref = sps.bootstrap((x,), np.mean, n_resamples=2000, method="BCa", rng=np.random.default_rng(7))
     np.testing.assert_allclose(ours.ci, (ref.confidence_interval.low, ref.confidence_interval.high), rtol=1e-12)
     assert ours.se == pytest.approx(ref.standard_error, rel=1e-12)
+
+
+def test_looks_spend_alpha_over_the_planned_looks() -> None:
+    """A deviation whose TOST p-value is 0.03 is verified at α = 0.05 in one look, not at α/4 in one of four."""
+    from scipy import stats as sps
+
+    from theorycheck.stats import Margins, decide, looks
+
+    margins = Margins("relative", margin=0.05, band=0.20)
+    se = 0.01
+    estimate = 1.05 - float(sps.norm.isf(0.03)) * se  # p_high = 0.03 at the upper margin
+    assert decide(estimate, se, 1.0, margins).verdict == "verified"
+    with looks(4) as share:
+        assert share == 0.25
+        decision = decide(estimate, se, 1.0, margins)
+    assert decision.verdict != "verified" and "α/4 per look" in decision.explanation
+    assert decide(estimate, se, 1.0, margins).verdict == "verified"  # the scope ends with the block
+
+
+def test_tail_diagnostic_separates_light_from_heavy_tails() -> None:
+    """Hill's index: a chi-square sample passes; a Pareto(1) sample (no mean variance) fails with a reason and
+    a number of networks; a bounded sample passes."""
+    from theorycheck.stats import tail_diagnostic
+
+    rng = np.random.default_rng(0)
+    light = tail_diagnostic(rng.chisquare(1, 2000))
+    assert light.supported and light.tail_index > 2
+    heavy = tail_diagnostic(rng.pareto(1.0, 2000) + 1)
+    assert not heavy.supported and heavy.tail_index < 2
+    assert heavy.networks_needed is not None and heavy.networks_needed > 2000
+    assert "cannot support an interval" in heavy.reason()
+    assert tail_diagnostic(np.ones(500)).supported
