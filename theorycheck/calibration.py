@@ -32,7 +32,10 @@ from theorycheck.stats import bootstrap_mean_ci, fit_power_law, mean_ci, robust_
 __all__ = ["MEASURED_COVERAGE", "METHODS", "SETTINGS", "CoverageRow", "Setting", "coverage", "run_calibration"]
 
 #: what the committed table (benchmarks/CALIBRATION.md) measured, quoted by every report
-MEASURED_COVERAGE = "PENDING"
+MEASURED_COVERAGE = (
+    "measured coverage 93.6–96.2% for every method on light-tailed exact truths at 200 and 2,000 networks, but "
+    "88–90% for a moderately heavy-tailed family at 200 networks (R = 500; benchmarks/CALIBRATION.md, 2026-12-02)"
+)
 
 #: an interval method for a mean: values → (lo, hi)
 MeanInterval = Callable[[np.ndarray], tuple[float, float]]
