@@ -93,8 +93,13 @@ def slope_convergence(xs: list[np.ndarray], ys: list[np.ndarray]) -> list[dict[s
 
 def supported_decision(decision: Decision, samples: Sequence[np.ndarray]) -> Decision:
     """``decision``, or *inconclusive* with the reason when a sample cannot support an interval (heavy tail,
-    :mod:`theorycheck.stats._tails`): a verdict is never drawn from an interval the data cannot back."""
-    bad = [d for d in (tail_diagnostic(x) for x in samples) if not d.supported]
+    :mod:`theorycheck.stats._tails`): a verdict is never drawn from an interval the data cannot back.
+
+    The diagnostic reads non-negative per-network magnitudes (squared norms, coordinate variances, norms,
+    ratios), whose mean rare large networks can dominate; signed samples (per-network slopes, log ratios) are
+    not gated: Hill's index of |x| near a centre of 0 measures the spread around it, not a tail."""
+    magnitudes = [x for x in samples if np.asarray(x).size and (np.asarray(x) >= 0).all()]
+    bad = [d for d in (tail_diagnostic(x) for x in magnitudes) if not d.supported]
     if not bad or decision.verdict in ("not covered", "error"):
         return decision
     worst_tail = min(bad, key=lambda d: d.tail_index)
