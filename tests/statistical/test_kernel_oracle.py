@@ -178,11 +178,11 @@ def test_planted_gaussian_relu_on_merged_inputs_is_caught(monkeypatch: pytest.Mo
     """Put the old bugs back (a ReLU on any input takes the Gaussian formula, groups are never non-negative):
     the kernel level then answers on the residual net and on the concat nets (dense and conv), and the oracle
     rejects all three."""
-    from theorycheck.theory import _kernel
+    from theorycheck.theory import _kernel, _kernel_coverage
 
     x = _x()
-    monkeypatch.setattr(_kernel, "_activation_uncovered", lambda fr: None)
-    monkeypatch.setattr(_kernel, "_passes_through", lambda fn, law: False)
+    monkeypatch.setattr(_kernel_coverage, "_activation_uncovered", lambda fr: None)
+    monkeypatch.setattr(_kernel, "passes_through", lambda fn, law: False)
     image = np.random.default_rng(SEED).standard_normal(IMAGE)
     cases = [(RESIDUAL, x, NETWORKS), (CONCAT, x, NETWORKS), (CONV_CONCAT, image, CONV_NETWORKS)]
     for arch, point, networks in cases:

@@ -141,7 +141,7 @@ def _plausible(key: str, value: object) -> bool:
 
 
 def test_the_registry_refuses_a_parameter_without_a_validator() -> None:
-    from theorycheck.claims._base import Param
+    from theorycheck.claims._params import Param
 
     with pytest.raises(TypeError, match="no validator"):
         Param(3, "a parameter", None)  # type: ignore[arg-type]

@@ -19,19 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from theorycheck.claims._base import (
-    SG,
-    Cell,
-    CellData,
-    Claim,
-    Param,
-    Part,
-    arch_specs,
-    network_count,
-    positive_float,
-    split_spec,
-)
+from theorycheck.claims._base import SG, Cell, CellData, Claim, Part
 from theorycheck.claims._common import EXPONENT, mean_part
+from theorycheck.claims._params import Param, arch_specs, network_count, positive_float, split_spec
 
 __all__ = ["CLAIMS", "scan_rows"]
 

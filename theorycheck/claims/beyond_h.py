@@ -16,18 +16,9 @@ import numpy as np
 import torch
 from scipy import optimize
 
-from theorycheck.claims._base import (
-    Cell,
-    CellData,
-    Claim,
-    Param,
-    Part,
-    even_positive_int,
-    network_count,
-    nonnegative_int,
-    sweep,
-)
+from theorycheck.claims._base import Cell, CellData, Claim, Part
 from theorycheck.claims._common import fixed_verdict_part, sample_cell, supported_decision
+from theorycheck.claims._params import Param, even_positive_int, network_count, nonnegative_int, sweep
 from theorycheck.sampler._rng import STREAM_FIXED_INPUT, block_generator
 from theorycheck.stats import Margins, decide, mean_ci
 from theorycheck.theory import kernel_predict, predict

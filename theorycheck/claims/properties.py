@@ -13,17 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from theorycheck.claims._base import (
-    PK,
-    SG,
-    Cell,
-    CellData,
-    Claim,
-    Param,
-    Part,
-    int_range,
-)
+from theorycheck.claims._base import PK, SG, Cell, CellData, Claim, Part
 from theorycheck.claims._common import fixed_verdict_part
+from theorycheck.claims._params import Param, int_range
 from theorycheck.properties import PROPERTIES, TOLERANCE
 
 __all__ = ["CLAIMS"]

@@ -21,19 +21,9 @@ import numpy as np
 
 from theorycheck.attacks._robustness import rule_columns
 from theorycheck.claims import properties as _props
-from theorycheck.claims._base import (
-    PK,
-    Cell,
-    CellData,
-    Claim,
-    Param,
-    Part,
-    arch_specs,
-    int_range,
-    network_count,
-    split_spec,
-)
+from theorycheck.claims._base import PK, Cell, CellData, Claim, Part
 from theorycheck.claims._common import fixed_verdict_part
+from theorycheck.claims._params import Param, arch_specs, int_range, network_count, split_spec
 
 __all__ = ["CLAIMS"]
 

@@ -13,24 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theorycheck.claims._base import (
-    SG,
-    Cell,
-    CellData,
-    Claim,
-    Param,
-    Part,
-    arch_specs,
-    int_range,
-    loss_class,
-    network_count,
-    positive_float,
-    positive_int,
-    positive_int_list,
-    split_spec,
-    square_pools,
-    sweep,
-)
+from theorycheck.claims._base import SG, Cell, CellData, Claim, Part
 from theorycheck.claims._common import (
     CONSTANT,
     EXPONENT,
@@ -42,6 +25,19 @@ from theorycheck.claims._common import (
     ratio_scaling_part,
     sample_cell,
     scaling_part,
+)
+from theorycheck.claims._params import (
+    Param,
+    arch_specs,
+    int_range,
+    loss_class,
+    network_count,
+    positive_float,
+    positive_int,
+    positive_int_list,
+    split_spec,
+    square_pools,
+    sweep,
 )
 from theorycheck.stats import decide, log_ratio
 from theorycheck.theory import predict

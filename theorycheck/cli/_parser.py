@@ -6,7 +6,7 @@ import argparse
 import re
 from typing import NoReturn
 
-from theorycheck.claims._base import MAX_NETWORKS
+from theorycheck.claims._params import MAX_NETWORKS
 from theorycheck.cli._commands import (
     _cmd_bench,
     _cmd_bound,
@@ -303,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cal = sub.add_parser(
         "calibrate",
-        help="measure the coverage of the verdicts' 95% intervals where the truth is exact",
+        help="measure the coverage of the verdicts' 95%% intervals where the truth is exact",
         description=(
             "Repeat each interval method (Student-t, BCa bootstrap, the verdicts' robust mean, the GLM HC1 slope "
             "and its WLS cross-check) on R independent replicates of settings whose truth is exact (FC He nets: "

@@ -367,7 +367,9 @@ def load_results(out: str | Path) -> StudyResult:
     """Read a study's output directory."""
     store = ResultStore(out)
     if not store.root.is_dir():
-        raise TheorycheckError(f"{store.root} is not a directory: give the output directory of `theorycheck run`")
+        raise TheorycheckError(
+            f"{store.root} is not a study output directory (not a directory): give the DIR of `theorycheck run`"
+        )
     study, verdicts, results = (store.read_json(n) for n in ("study.json", "verdicts.json", "results.json"))
     hint = "rerun the study (`theorycheck run STUDY --out DIR`) to rewrite it"
     if not isinstance(study, dict):

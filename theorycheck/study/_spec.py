@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from theorycheck.claims import CATALOGUE, Claim
-from theorycheck.claims._base import MAX_NETWORKS
+from theorycheck.claims._params import MAX_NETWORKS
 from theorycheck.errors import TheorycheckError, suggest
 from theorycheck.sampler import PRECISIONS
 

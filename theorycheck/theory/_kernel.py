@@ -66,8 +66,9 @@ from theorycheck.graph import (
     format_shape,
     parse_input_shape,
 )
-from theorycheck.theory._frames import CENTRED, NONNEG, OTHER, Frame, annotate, law_name, merge_laws
+from theorycheck.theory._frames import CENTRED, NONNEG, OTHER, Frame, annotate, merge_laws
 from theorycheck.theory._kernel_coefficients import QuadratureTooLarge, relu_coefficients, smooth_coefficients
+from theorycheck.theory._kernel_coverage import passes_through, uncovered
 from theorycheck.theory._kernel_ops import (
     State,
     activation,
@@ -101,70 +102,6 @@ class KernelPrediction:
 
 #: a channel-group mixture: (share of the channels, state of that group, law of that group); shares sum to 1
 _Mix = list[tuple[float, State, int]]
-
-
-def _centred(frames: list[Frame]) -> bool:
-    """True when the branch ends in a weighted layer followed only by linear weightless ops (or in a concat of
-    such branches): its output is linear in zero-mean weights that no other branch uses."""
-    for fr in reversed(frames):
-        if isinstance(fr.node, (Dense, Conv)):
-            return True
-        if isinstance(fr.node, Concat):
-            return all(_centred(b) for b in fr.branches)
-        if not isinstance(fr.node, (AvgPool, GlobalAvgPool, Flatten)):
-            return False
-    return False  # the identity
-
-
-def _activation_uncovered(fr: Frame) -> str | None:
-    """Why the kernel level cannot pass the activation of ``fr``, or None.
-
-    The closed forms need a centred Gaussian input. A ReLU on a non-negative channel is the
-    identity (relu∘relu = relu) and is exact. Anything else (``relu(u) + b`` after a residual
-    block, a tanh of a non-negative value, an activation on the raw input) is refused."""
-    fn = fr.node.fn  # type: ignore[attr-defined]
-    where = f"{fr.where} on {format_shape(fr.in_shape)}"
-    if (fr.in_law == OTHER).any():
-        return (
-            f"{where}: its input is {law_name(OTHER)} (e.g. the sum of a non-negative branch and a Gaussian one, "
-            f"as relu(u) + b after a residual block), so the Gaussian formula for {fn} does not apply and its "
-            "exact law is not computed: not covered at kernel level"
-        )
-    if fn != "relu" and (fr.in_law == NONNEG).any():
-        return f"{where}: {fn} of a non-negative input (not a centred Gaussian) is not covered at kernel level"
-    return None
-
-
-def _passes_through(fn: str, law: int) -> bool:
-    """A ReLU on a non-negative channel group is the identity (relu∘relu = relu); the other activations on
-    non-centred groups are refused up front (:func:`_activation_uncovered`)."""
-    return fn == "relu" and law == NONNEG
-
-
-def _uncovered(frames: list[Frame]) -> str | None:
-    """Why ``frames`` (recursively) are outside the kernel level, or None."""
-    for fr in frames:
-        node = fr.node
-        if isinstance(node, (Add, Concat)):
-            for branch in fr.branches:
-                why = _uncovered(branch)
-                if why:
-                    return why
-            if isinstance(node, Add) and sum(not _centred(b) for b in fr.branches) > 1:
-                return (
-                    f"{fr.where} on {format_shape(fr.in_shape)}: add{{…}} of two branches that do not end in a "
-                    "weighted layer is not covered at kernel level (their cross-moments E[a(x)b(x′)] do not vanish)"
-                )
-            continue
-        if not isinstance(node, (Dense, Conv, Activation, AvgPool, Flatten, GlobalAvgPool)):
-            return f"{fr.where}: {node.kind} is not covered at kernel level" + (
-                " (no closed-form kernel)" if "max" in node.kind else ""
-            )
-        if isinstance(node, Activation):
-            why = _activation_uncovered(fr)
-            if why:
-                return why
-    return None
 
 
 class _Chunk:
@@ -212,7 +149,7 @@ def _apply(frames: list[Frame], mix: _Mix, ch: _Chunk) -> _Mix:
             out_law = NONNEG if node.fn in ("relu", "sigmoid", "softplus") else OTHER
             mix = [
                 (sh, st, law)
-                if _passes_through(node.fn, law)
+                if passes_through(node.fn, law)
                 else (
                     sh,
                     activation(st, memo(ch.cache, (key, gi), functools.partial(_coefficients, node.fn, st.k)), cols),
@@ -250,7 +187,7 @@ def _apply(frames: list[Frame], mix: _Mix, ch: _Chunk) -> _Mix:
                     for branch, out in zip(fr.branches, outs, strict=True)
                     for sh, st, law in out
                 ]
-        elif not isinstance(node, Flatten):  # pragma: no cover - _uncovered refuses every other node
+        elif not isinstance(node, Flatten):  # pragma: no cover - uncovered() refuses every other node
             raise _NotCovered(f"{node.kind} is not covered at kernel level")
     return mix
 
@@ -308,7 +245,7 @@ def _kernel_predict(
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     frames = annotate(arch, shape)
-    why = _uncovered(frames)
+    why = uncovered(frames)
     if why:
         return KernelPrediction(None, None, False, why)
     head = frames[0].node
@@ -378,7 +315,6 @@ class KernelSummary:
     reason: str | None
 
     def to_dict(self) -> dict[str, object]:
-        from theorycheck.graph import format_shape
 
         m = self.coord_var_map
         return {

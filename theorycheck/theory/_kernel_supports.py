@@ -155,6 +155,6 @@ def needs(
             need = parts[0]
             for part in parts[1:]:
                 need = need | part
-        elif not isinstance(node, Flatten):  # pragma: no cover - _uncovered refuses every other node
+        elif not isinstance(node, Flatten):  # pragma: no cover - uncovered() refuses every other node
             raise TypeError(node.kind)
     return need
