@@ -173,7 +173,7 @@ def _parts_table(parts: list[dict[str, Any]]) -> str:
     return f"""#text(size: 7.5pt)[
 #table(columns: (1fr, auto, auto, auto, auto, auto, auto, auto), stroke: 0.4pt + luma(180), inset: 3.5pt,
   table.header({
-        _cells("*part*", "*estimate*", "*95% CI*", "*predicted*", "*margins*", "*TOST p*", "*n*", "*verdict*")
+        _cells("*part*", "*estimate*", "*CI (1 − α/J)*", "*predicted*", "*margins*", "*TOST p*", "*n*", "*verdict*")
     }),
 {body})
 ]"""
@@ -296,7 +296,8 @@ def _guarantee(sequential: dict[str, Any]) -> str:
     )
     return (
         "95% intervals clustered by network (Student-t, BCa for heavy tails, GLM HC1 for exponents), used only when "
-        f"the sample's tail index α̂ ≥ {MIN_TAIL_INDEX:g}; {MEASURED_COVERAGE}; {looks}."
+        f"the sample's estimated tail index is at least {MIN_TAIL_INDEX:g}; {MEASURED_COVERAGE}; {looks}; CIs are "
+        "at level 1 − α/J for J planned looks."
     )
 
 
