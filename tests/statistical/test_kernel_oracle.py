@@ -83,6 +83,18 @@ def monte_carlo_sq_norm(arch: str, x: np.ndarray, *, networks: int, seed: int) -
     return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))
 
 
+def agrees_or_refuses(arch: str, x: np.ndarray, *, networks: int) -> None:
+    """The kernel level at ``x`` lies in the wide-network interval, or refuses with its reason."""
+    k = kernel_predict(arch, "x".join(map(str, x.shape)), x)
+    if not k.covered:
+        assert k.reason is not None and "not covered at kernel level" in k.reason
+        return
+    assert k.grad_sq_norm is not None
+    mean, se = monte_carlo_sq_norm(arch, x, networks=networks, seed=SEED)
+    print(f"{arch}: kernel {k.grad_sq_norm:.5f}, wide nets {mean:.5f} ± {Z * se:.5f}")
+    assert abs(mean - k.grad_sq_norm) <= Z * se
+
+
 def _x() -> np.ndarray:
     return np.random.default_rng(SEED).standard_normal(D)
 
@@ -112,15 +124,7 @@ def branch_nets(draw: Any) -> str:
 @settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(branch_nets())
 def test_kernel_level_agrees_with_wide_networks_or_refuses(arch: str) -> None:
-    x = _x()
-    k = kernel_predict(arch, str(D), x)
-    if not k.covered:
-        assert k.reason is not None and "not covered at kernel level" in k.reason
-        return
-    assert k.grad_sq_norm is not None
-    mean, se = monte_carlo_sq_norm(arch, x, networks=NETWORKS, seed=SEED)
-    print(f"{arch}: kernel {k.grad_sq_norm:.5f}, wide nets {mean:.5f} ± {Z * se:.5f}")
-    assert abs(mean - k.grad_sq_norm) <= Z * se
+    agrees_or_refuses(arch, _x(), networks=NETWORKS)
 
 
 CONV_WIDTH = 32
@@ -154,15 +158,7 @@ def test_kernel_level_agrees_with_wide_conv_networks_or_refuses(arch: str) -> No
     """Conv nets, where the kernel level departs from (H) (pooled and convolved position pairs). The finite-width
     bias is O(1/channels); on the drawn cases (2026-12-02, run with -s) |kernel − Monte Carlo| was 0.3–0.6 of the
     interval's half-width, so the 32-channel nets are wide enough for this interval without an allowance."""
-    x = np.random.default_rng(SEED).standard_normal(IMAGE)
-    k = kernel_predict(arch, "x".join(map(str, IMAGE)), x)
-    if not k.covered:
-        assert k.reason is not None and "not covered at kernel level" in k.reason
-        return
-    assert k.grad_sq_norm is not None
-    mean, se = monte_carlo_sq_norm(arch, x, networks=CONV_NETWORKS, seed=SEED)
-    print(f"{arch}: kernel {k.grad_sq_norm:.5f}, wide nets {mean:.5f} ± {Z * se:.5f}")
-    assert abs(mean - k.grad_sq_norm) <= Z * se
+    agrees_or_refuses(arch, np.random.default_rng(SEED).standard_normal(IMAGE), networks=CONV_NETWORKS)
 
 
 RESIDUAL = f"dense({W}) relu residual{{dense({W}) relu dense({W})}} relu dense(1)"
