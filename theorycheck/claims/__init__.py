@@ -8,9 +8,35 @@ from theorycheck.claims._base import CellData as CellData
 from theorycheck.claims._base import Claim as Claim
 from theorycheck.claims._base import ClaimResult as ClaimResult
 from theorycheck.claims._base import Part as Part
+from theorycheck.claims.forms import (
+    Family,
+    property_claim,
+    ratio,
+    register,
+    registered,
+    scaling,
+    statistic,
+    value,
+)
 from theorycheck.errors import TheorycheckError, suggest
 
-__all__ = ["CATALOGUE", "Cell", "CellData", "Claim", "ClaimResult", "Part", "get_claim"]
+__all__ = [
+    "CATALOGUE",
+    "Cell",
+    "CellData",
+    "Claim",
+    "ClaimResult",
+    "Family",
+    "Part",
+    "get_claim",
+    "property_claim",
+    "ratio",
+    "register",
+    "registered",
+    "scaling",
+    "statistic",
+    "value",
+]
 
 _IMPLEMENTED_ELSEWHERE = {c.id for c in [*properties.CLAIMS, *attacks.CLAIMS, *robustness.CLAIMS]}
 CATALOGUE: dict[str, Claim] = {
@@ -27,8 +53,9 @@ CATALOGUE: dict[str, Claim] = {
 
 
 def get_claim(claim_id: str) -> Claim:
-    """The claim registered under ``claim_id``, or an error with the closest ID."""
+    """The catalogue's or a registered claim under ``claim_id``, or an error with the closest ID."""
+    known = {**CATALOGUE, **registered()}
     try:
-        return CATALOGUE[claim_id]
+        return known[claim_id]
     except KeyError:
-        raise TheorycheckError(f"unknown claim '{claim_id}'{suggest(claim_id, CATALOGUE)}") from None
+        raise TheorycheckError(f"unknown claim '{claim_id}'{suggest(claim_id, known)}") from None

@@ -125,6 +125,8 @@ class Part:
     maps: dict[str, Any] | None = None
     #: values for a histogram figure: {"values": [...], "threshold": float, "xlabel": str}
     histogram: dict[str, Any] | None = None
+    #: False for a part shown for information only (it takes no part in the verdict)
+    counts: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +138,7 @@ class Part:
             "convergence": self.convergence,
             "maps": self.maps,
             "histogram": self.histogram,
+            "counts": self.counts,
         }
 
 
@@ -154,10 +157,13 @@ class ClaimResult:
     levels: list[dict[str, Any]] = field(default_factory=list)
     #: the sequential design: planned looks, looks taken, α per look and α spent (set by the study runner)
     sequential: dict[str, Any] = field(default_factory=dict)
+    #: for claims about a family: one row per grid point (variables, d, estimate, CI, prediction)
+    grid: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def control_verdict(self) -> str | None:
-        return worst([p.decision.verdict for p in self.control_parts]) if self.control_parts else None
+        counted = [p.decision.verdict for p in self.control_parts if p.counts]
+        return worst(counted) if counted else None
 
     @property
     def control_unable_to_fail(self) -> bool:
@@ -167,7 +173,7 @@ class ClaimResult:
     @property
     def headline(self) -> Part | None:
         """The part that decides the verdict: the first most severe one, preferring measured numbers."""
-        deciding = [p for p in self.parts if p.decision.verdict == self.verdict]
+        deciding = [p for p in self.parts if p.counts and p.decision.verdict == self.verdict]
         numeric = [p for p in deciding if p.decision.estimate is not None]
         if numeric or deciding:
             return (numeric or deciding)[0]
@@ -198,12 +204,14 @@ class ClaimResult:
             "notes": self.notes,
             "levels": self.levels,
             "sequential": self.sequential,
+            "grid": self.grid,
+            "definition": claim.definition,
         }
 
 
 @dataclass
 class Claim:
-    """A claim of the catalogue (see ``../shared/CLAIMS.md``)."""
+    """A claim: of the catalogue (see ``../shared/CLAIMS.md``), or a user's (``theorycheck.claims.scaling`` …)."""
 
     id: str
     source: str
@@ -215,6 +223,10 @@ class Claim:
     make_cells: Callable[[dict[str, Any]], list[Cell]] | None = None
     evaluate_parts: Callable[[dict[str, Any], CellData, str], list[Part]] | None = None
     reason_not_implemented: str = ""
+    #: the grid table of a claim about a family: ``grid(params, data)`` → rows
+    grid: Callable[[dict[str, Any], CellData], list[dict[str, Any]]] | None = None
+    #: how a user claim was declared (its study-file table), for results.json
+    definition: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for key, param in self.params.items():
@@ -254,4 +266,8 @@ class Claim:
         control = self.evaluate_parts(params, data, "control")
         n = sum(len(data[name]) for name in data.names() if name.startswith("main") and "network" in data[name])
         evidence = sorted(data.names())
-        return ClaimResult(self.id, worst([p.decision.verdict for p in parts]), parts, control, n, evidence)
+        verdict = worst([p.decision.verdict for p in parts if p.counts])
+        result = ClaimResult(self.id, verdict, parts, control, n, evidence)
+        if self.grid is not None:
+            result.grid = self.grid(params, data)
+        return result

@@ -57,7 +57,42 @@ def _cells(claim_id: str) -> Any:
     return make
 
 
-def _parts(claim_id: str) -> Any:
+def _matrix(value: Any, digits: int = 4) -> str:
+    """A nested list as a theorist writes it: scalars plain, vectors (a, b, …), matrices [a b; c d], larger
+    tensors by their shape; at most 8 entries per row and 6 rows shown."""
+
+    def scalar(x: Any) -> str:
+        return f"{float(x):.{digits}g}"
+
+    def row(xs: list[Any]) -> str:
+        shown = [scalar(x) for x in xs[:8]]
+        return " ".join(shown) + (" …" if len(xs) > 8 else "")
+
+    if not isinstance(value, list):
+        return scalar(value)
+    if not value or not isinstance(value[0], list):
+        return "(" + ", ".join(scalar(x) for x in value[:8]) + (", …" if len(value) > 8 else "") + ")"
+    if not isinstance(value[0][0], list):
+        rows = [row(r) for r in value[:6]] + (["…"] if len(value) > 6 else [])
+        return "[" + "; ".join(rows) + "]"
+    shape = []
+    probe: Any = value
+    while isinstance(probe, list):
+        shape.append(len(probe))
+        probe = probe[0] if probe else None
+    return f"tensor of shape {'×'.join(map(str, shape))}, first entry {scalar(probe)}"
+
+
+def format_counterexample(ce: dict[str, Any]) -> str:
+    """``structure p = 1, q = 2; inputs v = (0.1, -2, …), W = [1 2; 3 4]``."""
+    structure = ", ".join(f"{k} = {v}" for k, v in ce.get("structure", {}).items()) or "none"
+    inputs = ", ".join(f"{k} = {_matrix(v)}" for k, v in ce.get("inputs", {}).items())
+    return f"structure {structure}; inputs {inputs}"
+
+
+def property_parts(claim_id: str) -> Any:
+    """The evaluation of a property claim's cells: verified unless a search found a counterexample."""
+
     def evaluate(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
         pc = PROPERTIES[claim_id]
         props = pc.parts if role == "main" else pc.controls
@@ -83,8 +118,7 @@ def _parts(claim_id: str) -> Any:
                     f"counterexample found by {', '.join(r.method for r in found)}; largest relative violation "
                     f"{best.max_violation:.4g} (tolerance {TOLERANCE:g}); counterexample "
                     f"({'shrunk by hypothesis' if shrunk is not best else 'from ' + best.method}, relative "
-                    f"violation {ce['violation']:.4g}): structure {ce['structure']}, inputs "
-                    f"{json.dumps(ce['inputs'])[:500]}"
+                    f"violation {ce['violation']:.4g}): {format_counterexample(ce)}"
                 )
                 verdict = "refuted"
             else:
@@ -110,7 +144,7 @@ def _claim(claim_id: str, statement: str, formula: str) -> Claim:
         True,
         {"max_examples": Param(300, "evaluations per search (random, hypothesis, gradient)", int_range(1, 1_000_000))},
         _cells(claim_id),
-        _parts(claim_id),
+        property_parts(claim_id),
     )
 
 

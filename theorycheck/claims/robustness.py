@@ -103,7 +103,7 @@ def _bound_part(spec: str, df: Any, role: str, what: str) -> Part:
 
 
 def _parts(claim_id: str, what: str) -> Any:
-    property_parts = _props._parts(claim_id)
+    property_parts = _props.property_parts(claim_id)
 
     def evaluate(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
         parts = list(property_parts(p, data, role))

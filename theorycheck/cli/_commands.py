@@ -140,25 +140,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, "--out")
     if args.report is not None:
         check_output_file(args.report, "--report")
+    from theorycheck.cli._progress import cell_progress
+
     spec = load_study(args.study)
-    bar: Any = None
-
-    def progress(cell: str, done: int, total: int) -> None:
-        nonlocal bar
-        from tqdm import tqdm
-
-        if bar is None or bar.total != total:
-            if bar is not None:
-                bar.close()
-            bar = tqdm(total=total, desc="cells", unit="cell", file=sys.stderr, disable=None, leave=False)
-        bar.n = done
-        bar.set_postfix_str(cell[-48:], refresh=True)
-
-    try:
+    with cell_progress() as progress:
         result = run_study(spec, args.out, workers=args.workers, scheduler=args.scheduler, progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
     if args.report:
         from theorycheck.report import build_report
 
@@ -250,7 +236,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         print(table)
     if args.output is not None:
         from theorycheck.sampler import resolve_device
-        from theorycheck.sampler._sample import provenance
+        from theorycheck.sampler._provenance import provenance
         from theorycheck.study._store import atomic_write_bytes
 
         prov = provenance(resolve_device("cpu"), "fp32", 0)

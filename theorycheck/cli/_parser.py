@@ -318,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--output", default=None, metavar="FILE.md", help="also write the table with date and device")
     cal.set_defaults(func=_cmd_calibrate)
 
+    from theorycheck.cli._check import add_check_parser
+
+    add_check_parser(sub, network_count=_network_count, nonnegative_int=_nonnegative_int)
+
     rep = sub.add_parser(
         "report",
         help="typeset the PDF report of a study's output directory",

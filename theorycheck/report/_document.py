@@ -108,7 +108,6 @@ refuted. Confidence intervals are clustered by network: one value per sampled ne
 def _summary(verdicts: list[dict[str, Any]]) -> str:
     rows = []
     for v in sorted(verdicts, key=lambda v: (_ORDER.get(v["verdict"], 9), v["claim"])):
-        claim = CATALOGUE.get(v["claim"])
         dev = v.get("rel_dev")
         dev_text = "–" if dev is None else (f"{dev:+.2%}" if v.get("deviation_kind") == "relative" else f"{dev:+.4g}")
         control = v.get("negative_control") or "–"
@@ -117,13 +116,13 @@ def _summary(verdicts: list[dict[str, Any]]) -> str:
         rows.append(
             _cells(
                 f"#link(<{_label(v['claim'])}>)[{text(v['claim'])}]",
-                text(claim.kind if claim else "?"),
+                text(v.get("kind") or "?"),
                 verdict_badge(v["verdict"]),
                 num(v.get("predicted")),
                 num(v.get("measured")),
                 dev_text,
                 text(control),
-                text(_short_source(claim.source if claim else "")),
+                text(_short_source(v.get("source") or "")),
             )
         )
     body = ",\n".join(rows)
@@ -140,6 +139,33 @@ Predicted and measured refer to the claim's headline part (the part that decides
 claim's section. Refuted and inconclusive claims come first.
 #pagebreak()
 """
+
+
+def grid_table(grid: list[dict[str, Any]]) -> str:
+    """The grid of a claim about a family: its variables, d, the estimate with its CI, the prediction."""
+    if not grid:
+        return ""
+    fixed = ("d", "estimate", "ci", "predicted", "n")
+    variables = [k for k in grid[0] if k not in fixed]
+    header = _cells(*(f"*{text(k)}*" for k in [*variables, "d", "estimate", "95% CI", "predicted", "n"]))
+    rows = ",\n".join(
+        _cells(
+            *(text(r.get(k)) for k in variables),
+            text(r.get("d")),
+            num(r.get("estimate")),
+            _ci(r.get("ci")),
+            num(r.get("predicted")),
+            text(r.get("n")),
+        )
+        for r in grid
+    )
+    columns = ", ".join(["auto"] * (len(variables) + 5))
+    return f"""*Grid.*
+#text(size: 8pt)[
+#table(columns: ({columns}), stroke: 0.4pt + luma(180), inset: 3.5pt,
+  table.header({header}),
+{rows})
+]"""
 
 
 def _short_source(source: str) -> str:
@@ -304,7 +330,9 @@ def _guarantee(sequential: dict[str, Any]) -> str:
 def _claim_section(result: dict[str, Any], write: Any) -> str:
     cid = result["claim"]
     claim = CATALOGUE.get(cid)
-    formula = claim.formula if claim else ""
+    # catalogue formulas are typst math; a user claim's (or a theorem on a user family) is plain text
+    math_formula = claim.formula if claim and result.get("source") == claim.source else ""
+    plain_formula = "" if math_formula else str(result.get("prediction_formula") or "")
     control = result.get("negative_control") or "–"
     control_line = f"The negative control came out *{text(control)}*" + (
         " — the check is *unable to fail* and cannot be trusted."
@@ -330,13 +358,15 @@ def _claim_section(result: dict[str, Any], write: Any) -> str:
 
 *Statement.* {text(result.get("statement", ""))}
 
-*Prediction.* {"$ " + formula + " $" if formula else "–"}
+*Prediction.* {"$ " + math_formula + " $" if math_formula else (text(plain_formula) or "–")}
 
 *Verdict.* {text(result["verdict"])}: {text(explanation)}
 
 *Guarantee.* {text(guarantee)}
 
 {_parts_table(result["parts"])}
+
+{grid_table(result.get("grid") or [])}
 
 {_explanations(result["parts"])}
 

@@ -3,10 +3,10 @@
 from theorycheck.sampler._precision import PRECISIONS as PRECISIONS
 from theorycheck.sampler._program import Program as Program
 from theorycheck.sampler._program import compile_program as compile_program
+from theorycheck.sampler._provenance import resolve_device as resolve_device
 from theorycheck.sampler._rng import RNG_BLOCK as RNG_BLOCK
 from theorycheck.sampler._sample import STATISTICS as STATISTICS
 from theorycheck.sampler._sample import SampleResult as SampleResult
-from theorycheck.sampler._sample import resolve_device as resolve_device
 from theorycheck.sampler._sample import sample as sample
 
 __all__ = [

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import math
-import platform
-import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
 
 from theorycheck._memory import require_memory
-from theorycheck._version import __version__
 from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Architecture, Shape, parse_input_shape
 from theorycheck.sampler._conditional import (
@@ -27,6 +23,7 @@ from theorycheck.sampler._conditional import (
 from theorycheck.sampler._memory import is_out_of_memory, per_network_footprint, plan_chunk
 from theorycheck.sampler._precision import compute_dtype, precision_mode
 from theorycheck.sampler._program import GROUPED, ConvSetup, Program, compile_program
+from theorycheck.sampler._provenance import provenance, resolve_device
 from theorycheck.sampler._rng import (
     RNG_BLOCK,
     STREAM_CLASS,
@@ -35,6 +32,7 @@ from theorycheck.sampler._rng import (
     STREAM_WEIGHTS,
     block_generator,
 )
+from theorycheck.sampler._rows import Reducer, reduce_rows
 from theorycheck.sampler._triton_conv import ensure_triton
 
 __all__ = ["STATISTICS", "SampleResult", "resolve_device", "sample"]
@@ -71,68 +69,6 @@ class SampleResult:
         return self.rows[f"{gradient}.{statistic}"]
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``auto`` → CUDA if available, else CPU; a clear error if CUDA is asked for and absent."""
-    name = str(device)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TheorycheckError(
-            f"device {name!r} requested but CUDA is not available (torch {torch.__version__}); "
-            "use --device cpu, or install the CUDA build of torch (README, section GPU)"
-        )
-    if name not in ("cpu",) and not name.startswith("cuda"):
-        raise TheorycheckError(f"unknown device {name!r}; use auto, cpu or cuda")
-    return torch.device(name)
-
-
-def _git_revision() -> str | None:
-    """``git rev-parse HEAD`` of the checkout, or ``$THEORYCHECK_GIT_REVISION`` (copies without ``.git``)."""
-    import os
-
-    if os.environ.get("THEORYCHECK_GIT_REVISION"):
-        return os.environ["THEORYCHECK_GIT_REVISION"]
-    root = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            model = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "")
-    except OSError:
-        model = ""
-    import os
-
-    return f"cpu ({model or platform.processor() or 'unknown'}, {os.cpu_count()} cores)"
-
-
-def provenance(device: torch.device, precision: str, seed: int, **extra: Any) -> dict[str, Any]:
-    """Versions, device, precision, seed and git revision of a result."""
-    import scipy
-
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
-    return {
-        "theorycheck": __version__,
-        "git_revision": _git_revision(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "python": platform.python_version(),
-        "device": str(device),
-        "device_name": name,
-        "precision": precision,
-        "seed": seed,
-        "rng_block": RNG_BLOCK,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        **extra,
-    }
-
-
 def _target_names(targets: Sequence[str], output: int, n_logits: int) -> list[tuple[str, str, int]]:
     """(gradient name, kind, logit index) for each backward vector."""
     names: list[tuple[str, str, int]] = []
@@ -165,6 +101,8 @@ class _Plan:
     input_seed: int = 0
     #: CUDA: every step computes the whole aligned window of this many networks (see ``sample``)
     window: int | None = None
+    #: user statistics, one row each per gradient (``theorycheck.sampler._rows.Reducer``)
+    reducers: Mapping[str, Reducer] | None = None
 
 
 def _draw_inputs(plan: _Plan, blocks: range) -> torch.Tensor:
@@ -249,14 +187,26 @@ def _compute(plan: _Plan, lo: int, hi: int) -> tuple[dict[str, torch.Tensor], di
         last = first + MIN_BATCH
     blocks = range(first // RNG_BLOCK, (last + RNG_BLOCK - 1) // RNG_BLOCK)
     offset = first - blocks.start * RNG_BLOCK
-    grads, logits, classes, extra = _gradients(plan, blocks, slice(offset, offset + last - first))
-    return _reduce(plan, grads, logits, classes, extra, slice(lo - first, hi - first))
+    grads, logits, classes, extra, x = _gradients(plan, blocks, slice(offset, offset + last - first))
+    rows, sums = reduce_rows(
+        plan.names,
+        grads,
+        logits,
+        classes,
+        x,
+        slice(lo - first, hi - first),
+        q=plan.q,
+        maps=plan.maps,
+        reducers=plan.reducers,
+    )
+    keep = slice(lo - first, hi - first)
+    return {**rows, **{k: v[keep] for k, v in extra.items()}}, sums
 
 
 def _gradients(
     plan: _Plan, blocks: range, sl: slice
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
-    """Input gradients ``(B, T, d)``, logits ``(B, K)``, loss classes and extra rows of networks ``sl``."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor], torch.Tensor]:
+    """Input gradients ``(B, T, d)``, logits ``(B, K)``, loss classes, extra rows and inputs of networks ``sl``."""
     n = sl.stop - sl.start
     program = plan.program
     x = _draw_inputs(plan, blocks)[sl]
@@ -278,7 +228,7 @@ def _gradients(
             logits, state = conditional_forward(program, x, z)
             classes = _draw_classes(plan, blocks, logits, sl) if needs_loss else None
             grads = conditional_backward(state, _backward_vectors(plan, logits, classes), g)
-        return grads, logits, classes, {}
+        return grads, logits, classes, {}, x
     parts: dict[int, list[torch.Tensor]] = {}
     for b in blocks:
         gen = block_generator(plan.seed, STREAM_WEIGHTS, b, plan.device)
@@ -307,44 +257,7 @@ def _gradients(
             before = -torch.log_softmax(logits.detach().to(torch.float64), 1)[rows, classes]
             after = -torch.log_softmax(adv.to(torch.float64), 1)[rows, classes]
             extra["fgsm_gain"] = after - before
-    return grads, logits.detach(), classes, extra
-
-
-def _reduce(
-    plan: _Plan,
-    grads: torch.Tensor,
-    logits: torch.Tensor,
-    classes: torch.Tensor | None,
-    extra: dict[str, torch.Tensor],
-    keep: slice,
-) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Per-network rows of the networks ``keep`` (computed over the whole batch) and their map sums."""
-    rows: dict[str, torch.Tensor] = dict(extra)
-    maps: dict[str, torch.Tensor] = {}
-    d = grads.shape[2]
-    for t, (name, _, _) in enumerate(plan.names):
-        g = grads[:, t, :].to(torch.float64)
-        sq = g * g
-        rows[f"{name}.sq_norm"] = sq.sum(dim=1)
-        rows[f"{name}.coord_var"] = rows[f"{name}.sq_norm"] / d
-        rows[f"{name}.l1"] = g.abs().sum(dim=1)
-        rows[f"{name}.linf"] = g.abs().amax(dim=1)
-        if plan.q is not None:
-            rows[f"{name}.lq"] = (g.abs() ** plan.q).sum(dim=1) ** (1.0 / plan.q)
-        if plan.maps:
-            maps[name] = sq[keep].sum(dim=0)
-    f64 = logits.to(torch.float64)
-    for k in range(f64.shape[1]):
-        rows[f"f{k}"] = f64[:, k]
-    if classes is not None:
-        q = torch.softmax(f64, dim=1)
-        b = torch.arange(q.shape[0], device=q.device)
-        q_c = q[b, classes]
-        rows["class"] = classes.to(torch.float64)
-        rows["q_c"] = q_c
-        rows["loss_value"] = -torch.log_softmax(f64, dim=1)[b, classes]
-        rows["eq9_factor"] = (1 - q_c) ** 2 + (q**2).sum(dim=1) - q_c**2
-    return {k: v[keep] for k, v in rows.items()}, maps
+    return grads, logits.detach(), classes, extra, x.detach()
 
 
 def _chunks(start: int, stop: int, chunk: int) -> Iterator[tuple[int, int]]:
@@ -377,6 +290,7 @@ def sample(
     conv_kernel: str = "grouped",
     start: int = 0,
     progress: Callable[[int], None] | None = None,
+    reducers: Mapping[str, Reducer] | None = None,
 ) -> SampleResult:
     """Sample ``networks`` He-initialised networks (indices ``start…``) and measure input gradients.
 
@@ -414,6 +328,8 @@ def sample(
             ``conv2d`` becomes) or ``triton`` (implicit-GEMM Triton kernel for stride-1
             zero/valid/circular convolutions, CUDA, fp32 or tf32; other convolutions stay grouped).
         progress: called with the number of networks done after each step.
+        reducers: user statistics ``{name: fn}``, ``fn(grad (B, *input_shape), logits (B, K), x (B, *input_shape))
+            -> (B,)`` in float64, recorded as ``rows["<gradient>.<name>"]`` for every gradient.
     """
     arch = Architecture.parse(arch) if isinstance(arch, str) else arch
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
@@ -483,6 +399,7 @@ def sample(
         conv,
         fgsm,
         seed if input_seed is None else input_seed,
+        reducers=dict(reducers) if reducers else None,
     )
     step = chunk or plan_chunk(program, dev, dtype.itemsize, explicit=not conditional, n_targets=len(names))
     if step <= 0 or (step % RNG_BLOCK and RNG_BLOCK % step):

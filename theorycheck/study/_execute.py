@@ -53,6 +53,13 @@ def _graph_row(arch: str, shape: str) -> dict[str, Any]:
     }
 
 
+def _reducers(refs: list[list[str]]) -> dict[str, Any] | None:
+    """User statistics of a cell, ``[[name, "module:qualname"], ...]``, imported where the cell runs."""
+    from theorycheck.claims.forms._statistics import load_reducer
+
+    return {name: load_reducer(ref) for name, ref in refs} or None
+
+
 def execute_cell(
     cell: Cell, *, study_seed: int, device: str, precision: str, conv_kernel: str = "grouped"
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
@@ -81,6 +88,8 @@ def execute_cell(
             inputs=params.get("inputs", "gaussian"),
             input_seed=params.get("input_seed"),
             conv_kernel=conv_kernel,
+            q=params.get("q"),
+            reducers=_reducers(params.get("reducers", [])),
         )
         return pd.DataFrame(res.rows), res.provenance, res.maps
     if cell.kind == "paths":
@@ -144,6 +153,10 @@ def execute_cell(
 
         from theorycheck.properties import PROPERTIES, search
 
+        if params["claim"] not in PROPERTIES and params.get("module"):  # a user's property, on a Dask worker
+            import importlib
+
+            importlib.import_module(params["module"])
         pc = PROPERTIES[params["claim"]]
         prop = (pc.parts if params["role"] == "main" else pc.controls)[params["index"]]
         results = search(prop, budget=int(params["budget"]), seed=seed % 2**32)

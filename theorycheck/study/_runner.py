@@ -13,11 +13,11 @@ from typing import Any
 import pandas as pd
 
 from theorycheck._paths import check_output_dir
-from theorycheck.claims import CATALOGUE, Cell, CellData, ClaimResult
+from theorycheck.claims import Cell, CellData, ClaimResult
 from theorycheck.claims._levels import prediction_levels
 from theorycheck.errors import TheorycheckError
 from theorycheck.sampler import resolve_device
-from theorycheck.sampler._sample import provenance
+from theorycheck.sampler._provenance import provenance
 from theorycheck.sampler._triton_conv import ensure_triton
 from theorycheck.stats import looks
 from theorycheck.study._execute import cell_seed, execute_cell
@@ -199,7 +199,7 @@ def planned_looks(networks: int, max_networks: int) -> int:
 
 def _claim_looks(spec: StudySpec, cid: str, streams: dict[str, list[Cell]]) -> tuple[int, int]:
     """(planned looks, looks taken so far) of a claim: the most over its doubling cell streams (1 without)."""
-    bases = [c for c in CATALOGUE[cid].cells(spec.claims[cid]) if c.kind in DOUBLING_KINDS]
+    bases = [c for c in spec.claim(cid).cells(spec.claims[cid]) if c.kind in DOUBLING_KINDS]
     if not bases:
         return 1, 1
     planned = max(planned_looks(c.networks, spec.max_networks) for c in bases)
@@ -213,7 +213,7 @@ DOUBLING_KINDS = ("sample", "paths")
 def _evaluate(spec: StudySpec, store: ResultStore, streams: dict[str, list[Cell]]) -> dict[str, ClaimResult]:
     results = {}
     for cid, params in spec.claims.items():
-        claim = CATALOGUE[cid]
+        claim = spec.claim(cid)
         planned, taken = _claim_looks(spec, cid, streams)
         frames, maps = {}, {}
         for base in claim.cells(params):
@@ -259,7 +259,7 @@ def _double(spec: StudySpec, streams: dict[str, list[Cell]], results: dict[str, 
             roles.add("main")
         if res.control_verdict == "inconclusive":
             roles.add("control")
-        for base in CATALOGUE[cid].cells(spec.claims[cid]):
+        for base in spec.claim(cid).cells(spec.claims[cid]):
             if base.kind not in DOUBLING_KINDS or base.name.split("/")[0] not in roles:
                 continue
             ranges = streams[base.stream]
@@ -306,7 +306,7 @@ def run_study(
     prov = provenance(resolve_device(spec.device), spec.precision, spec.seed)
     streams: dict[str, list[Cell]] = {}
     for cid, params in spec.claims.items():
-        for cell in CATALOGUE[cid].cells(params):
+        for cell in spec.claim(cid).cells(params):
             known = streams.get(cell.stream)
             if known is not None and (known[0].params != cell.params or known[0].networks != cell.networks):
                 raise TheorycheckError(f"claims disagree on the parameters of the shared cell {cell.stream}")
@@ -332,7 +332,7 @@ def run_study(
         executor.close()
     elapsed = time.perf_counter() - t0
     compute = sum(store.read_meta(c).get("seconds", 0.0) for ranges in streams.values() for c in ranges)
-    verdicts = [results[cid].to_dict(CATALOGUE[cid]) for cid in spec.claims]
+    verdicts = [results[cid].to_dict(spec.claim(cid)) for cid in spec.claims]
     compact_keys = (
         "claim",
         "source",

@@ -25,6 +25,9 @@ from typing import Any
 
 from theorycheck.claims import CATALOGUE, Claim
 from theorycheck.claims._params import MAX_NETWORKS
+from theorycheck.claims.forms import from_table, load_entry_points, load_plugins, registered
+from theorycheck.claims.forms._registry import from_plugins
+from theorycheck.claims.theorems import on_family
 from theorycheck.errors import TheorycheckError, suggest
 from theorycheck.sampler import PRECISIONS
 
@@ -39,6 +42,7 @@ _STUDY_KEYS = {
     "conv_kernel": "grouped (default) or triton: the sampler's convolution kernel (triton: CUDA, fp32 or tf32)",
     "claims": '"all" or a list of claim IDs',
     "max_networks": "positive integer: budget per cell stream when doubling inconclusive claims",
+    "plugins": "list of modules to import; their theorycheck.claims.register(...) calls add claims",
 }
 
 
@@ -55,6 +59,11 @@ class StudySpec:
     description: str = ""
     source: str | None = field(default=None, compare=False)
     conv_kernel: str = "grouped"
+    #: the claim objects of the selected IDs (catalogue, plugins and the study's own claims)
+    registry: dict[str, Claim] = field(default_factory=dict, compare=False, repr=False)
+    plugins: tuple[str, ...] = ()
+    #: how each of the study's own claims is declared (its table), part of the study's identity
+    definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +75,8 @@ class StudySpec:
             "precision": self.precision,
             "max_networks": self.max_networks,
             "claims": self.claims,
+            "plugins": list(self.plugins),
+            "definitions": self.definitions,
         }
 
     def spec_hash(self) -> str:
@@ -73,7 +84,7 @@ class StudySpec:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
     def claim(self, claim_id: str) -> Claim:
-        return CATALOGUE[claim_id]
+        return self.registry.get(claim_id) or CATALOGUE[claim_id]
 
 
 def _err(where: str, message: str) -> TheorycheckError:
@@ -137,41 +148,98 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
     if not isinstance(name, str) or not name:
         raise _err(f"{source}: study.name", f"must be a non-empty string, got {name!r}")
 
-    selected = study.get("claims", "all")
-    implemented = [c.id for c in CATALOGUE.values() if c.implemented]
-    if selected == "all":
-        ids = implemented
-    elif isinstance(selected, list) and selected and all(isinstance(c, str) for c in selected):
-        ids = []
-        for cid in selected:
-            if cid not in CATALOGUE:
-                raise _err(f"{source}: study.claims", f"unknown claim '{cid}'{suggest(cid, CATALOGUE)}")
-            if not CATALOGUE[cid].implemented:
-                raise _err(
-                    f"{source}: study.claims",
-                    f"claim '{cid}' is registered but not implemented yet ({CATALOGUE[cid].reason_not_implemented})",
-                )
-            if cid in ids:
-                raise _err(f"{source}: study.claims", f"claim '{cid}' is listed twice")
-            ids.append(cid)
-    else:
-        raise _err(f"{source}: study.claims", f'must be "all" or a non-empty list of claim IDs, got {selected!r}')
-
+    plugins = study.get("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(m, str) for m in plugins):
+        raise _err(
+            f"{source}: study.plugins", f'must be a list of module names, e.g. ["mypkg.claims"], got {plugins!r}'
+        )
+    load_plugins(plugins, where=f"{source}: study.plugins", search=[str(Path(source).resolve().parent)])
+    load_entry_points()
     tables = data.get("claims", {})
     if not isinstance(tables, dict):
         raise _err(source, '[claims] must hold one table per claim, e.g. [claims."sg.thm3"]')
-    for cid, table in tables.items():
-        if cid not in CATALOGUE:
-            raise _err(f'{source}: claims."{cid}"', f"unknown claim{suggest(cid, CATALOGUE)}")
+    known: dict[str, Claim] = {**{c.id: c for c in CATALOGUE.values() if c.implemented}, **registered()}
+    own = _own_claims(tables, known, source)
+    ids = _selected(study.get("claims", "all"), {**known, **own}, own, plugins, source)
+    registry: dict[str, Claim] = {}
+    resolved: dict[str, dict[str, Any]] = {}
+    for cid in ids:
+        where = f'{source}: claims."{cid}"'
+        table = tables.get(cid, {})
+        if cid in own:
+            claim = own[cid]
+            table = {"networks": table["networks"]} if "networks" in table else {}
+        elif cid in CATALOGUE and isinstance(table, dict) and "arch" in table:
+            claim, table = on_family(CATALOGUE[cid], table, where=where, source=source)
+        else:
+            claim = known.get(cid) or CATALOGUE[cid]
+        registry[cid] = claim
+        resolved[cid] = claim.resolve(table, where)
+        _validate_cells(claim, resolved[cid], where)
+    for cid in tables:
         if cid not in ids:
             raise _err(f'{source}: claims."{cid}"', "parameters given for a claim that study.claims does not select")
-        if not isinstance(table, dict):
-            raise _err(f'{source}: claims."{cid}"', "must be a table of parameters")
-    resolved = {cid: CATALOGUE[cid].resolve(tables.get(cid, {}), f'{source}: claims."{cid}"') for cid in ids}
-    for cid, params in resolved.items():
-        _validate_cells(CATALOGUE[cid], params, f'{source}: claims."{cid}"')
+    definitions = {cid: dict(tables[cid]) for cid in ids if cid in tables and registry[cid] is not CATALOGUE.get(cid)}
     description = str(study.get("description", ""))
-    return StudySpec(name, seed, device, precision, max_networks, resolved, description, source, conv_kernel)
+    return StudySpec(
+        name,
+        seed,
+        device,
+        precision,
+        max_networks,
+        resolved,
+        description,
+        source,
+        conv_kernel,
+        registry,
+        tuple(plugins),
+        definitions,
+    )
+
+
+def _own_claims(tables: dict[str, Any], known: dict[str, Claim], source: str) -> dict[str, Claim]:
+    """The study's own claims: tables whose ID is neither in the catalogue nor registered (they need ``form``)."""
+    own = {}
+    for cid, table in tables.items():
+        where = f'{source}: claims."{cid}"'
+        if not isinstance(table, dict):
+            raise _err(where, "must be a table of parameters")
+        if cid in known or cid in CATALOGUE:
+            if "form" in table:
+                raise _err(f"{where}.form", f"'{cid}' is already a claim; give your claim another ID")
+            continue
+        if "form" not in table:
+            raise _err(
+                where,
+                f"unknown claim{suggest(cid, known)}; to declare your own, add form = 'scaling', 'value' or 'ratio'",
+            )
+        own[cid] = from_table(cid, table, where=where, source=f"user claim ({source})")
+    return own
+
+
+def _selected(
+    selected: Any, known: dict[str, Claim], own: dict[str, Claim], plugins: list[str], source: str
+) -> list[str]:
+    """The claim IDs ``study.claims`` selects: "all" is every implemented catalogue claim, then the plugins' and
+    the study's own claims."""
+    if selected == "all":
+        catalogue = [c.id for c in CATALOGUE.values() if c.implemented]
+        return [*catalogue, *from_plugins(plugins), *own]
+    if not (isinstance(selected, list) and selected and all(isinstance(c, str) for c in selected)):
+        raise _err(f"{source}: study.claims", f'must be "all" or a non-empty list of claim IDs, got {selected!r}')
+    ids: list[str] = []
+    for cid in selected:
+        if cid in CATALOGUE and not CATALOGUE[cid].implemented:
+            raise _err(
+                f"{source}: study.claims",
+                f"claim '{cid}' is registered but not implemented yet ({CATALOGUE[cid].reason_not_implemented})",
+            )
+        if cid not in known:
+            raise _err(f"{source}: study.claims", f"unknown claim '{cid}'{suggest(cid, known)}")
+        if cid in ids:
+            raise _err(f"{source}: study.claims", f"claim '{cid}' is listed twice")
+        ids.append(cid)
+    return ids
 
 
 def load_study(path: str | Path) -> StudySpec:

@@ -1,0 +1,326 @@
+"""Declaring claims: typed constructors (:func:`scaling`, :func:`value`, :func:`ratio`) and study-file tables.
+
+Python and TOML take the same fields, validated eagerly: a bad field raises at once, naming the claim, the field
+and what would be valid. A study-file table::
+
+    [claims."mine.fc_coords"]
+    statement = "Coordinates of the input gradient of a He-initialised MLP scale as 1/sqrt(d)"
+    form = "scaling"                  # scaling | value | ratio
+    arch = "dense({w}) relu dense({w}) relu dense(10)"
+    input = "{d}"
+    sweep = { d = [64, 256, 1024, 4096], w = 256 }
+    statistic = "coord_var"
+    target = "logit"                  # logit | logits | loss (with loss_class)
+    against = "d"
+    slope = -1                        # or "H"
+    networks = 2000
+
+is the same claim as ``scaling("mine.fc_coords", arch=..., input="{d}", sweep={...}, statistic="coord_var",
+slope=-1, statement=...)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from theorycheck.claims._base import Claim
+from theorycheck.claims._params import MAX_NETWORKS
+from theorycheck.claims.forms._expr import Expression, ExpressionError
+from theorycheck.claims.forms._family import DERIVED, Family
+from theorycheck.claims.forms._forms import FORMS, THEORY_LEVELS, UserClaim, margins_for
+from theorycheck.claims.forms._statistics import TARGETS, get_statistic
+from theorycheck.errors import TheorycheckError, suggest
+
+__all__ = ["FIELDS", "from_table", "ratio", "scaling", "value"]
+
+#: every field of a user claim's table, with what it takes
+FIELDS: dict[str, str] = {
+    "statement": "what is claimed, in words",
+    "form": "scaling, value or ratio",
+    "arch": "architecture template with {name} placeholders",
+    "input": "input-shape template, e.g. '{d}' or '3x{r}x{r}'",
+    "sweep": "table name = value (fixed) or [values] (an axis)",
+    "zip": "true: pair the axes instead of their product",
+    "statistic": "coord_var, coord_abs, grad_sq_norm, grad_l1, grad_l2, grad_linf, grad_lq or a registered one",
+    "target": "logit, logits or loss",
+    "loss_class": "loss target: random, argmax or a class index",
+    "q": "grad_lq: the q of the norm (>= 1)",
+    "scale": "expression multiplying the statistic per grid point, e.g. 'd' or '1/sqrt(2*log(2*d))'",
+    "against": "scaling and ratio slope: the regressor x, an expression (default d)",
+    "slope": "scaling and ratio: the exponent, a number or 'H'",
+    "predicted": "value and ratio: an expression, 'H' or 'kernel'",
+    "baseline": "ratio: { arch = ..., input = ... } over the same sweep",
+    "margin": "equivalence margin: absolute for exponents, relative for values",
+    "band": "approximation band (default 3x the margin for exponents, 4x for values)",
+    "networks": "networks per grid point and arm",
+    "control": "negative control: { arch = ..., input = ... } over the same sweep (default: automatic)",
+}
+
+
+def _fail(where: str, field: str, message: str) -> TheorycheckError:
+    return TheorycheckError(f"{where}.{field}: {message}")
+
+
+def _number(where: str, field: str, value: Any, *, low: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= low:
+        raise _fail(where, field, f"must be a finite number > {low:g}, got {value!r}")
+    return float(value)
+
+
+def _expression(where: str, field: str, text: Any, allowed: set[str]) -> Expression:
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        text = repr(text)
+    if not isinstance(text, str):
+        raise _fail(where, field, f"must be an expression (a string), got {text!r}")
+    try:
+        expr = Expression(text)
+    except ExpressionError as exc:
+        raise _fail(where, field, str(exc)) from None
+    unknown = sorted(expr.names - allowed)
+    if unknown:
+        raise _fail(
+            where,
+            field,
+            f"unknown name {unknown[0]!r} in {text!r}{suggest(unknown[0], allowed)}; "
+            f"names: {', '.join(sorted(allowed))}",
+        )
+    return expr
+
+
+def _side_family(where: str, field: str, value: Any, main: Family) -> Family | None:
+    if value is None or isinstance(value, Family):
+        return value
+    if not isinstance(value, Mapping):
+        raise _fail(where, field, f"must be a table {{ arch = ..., input = ... }}, got {value!r}")
+    extra = sorted(set(value) - {"arch", "input"})
+    if extra:
+        raise _fail(where, f"{field}.{extra[0]}", "unknown field; give arch and, if it differs, input")
+    if "arch" not in value:
+        raise _fail(where, field, "needs arch = '...' (a template over the claim's sweep)")
+    arch, shape = value["arch"], value.get("input", main.input)
+    used = {n for t in (arch, shape) if isinstance(t, str) for n in _names(t)}
+    sweep = {k: v for k, v in main.sweep.items() if k in used}
+    return Family(arch, shape, sweep, main.zip, f"{where}.{field}")
+
+
+def _names(template: str) -> set[str]:
+    from theorycheck.claims.forms._family import placeholders
+
+    return {n for n, _ in placeholders(template)}
+
+
+def build(claim_id: str, form: str, where: str, *, source: str = "user claim", **fields: Any) -> UserClaim:
+    """Validate the fields of a claim of ``form`` and build it (the shared path of Python and TOML)."""
+    if not isinstance(claim_id, str) or not claim_id or len(claim_id) > 100 or not claim_id.isprintable():
+        raise TheorycheckError(
+            f"a claim ID must be a non-empty printable string of at most 100 characters, got {claim_id!r}"
+        )
+    if form not in FORMS:
+        raise _fail(where, "form", f"must be one of {', '.join(FORMS)}, got {form!r}{suggest(str(form), FORMS)}")
+    unknown = sorted(k for k, v in fields.items() if k not in FIELDS and v is not None)
+    if unknown:
+        raise _fail(where, unknown[0], f"unknown field{suggest(unknown[0], FIELDS)}; fields: {', '.join(FIELDS)}")
+    for required in ("arch", "input"):
+        if fields.get(required) is None:
+            raise _fail(where, required, f"missing: a claim about a family needs {required} ({FIELDS[required]})")
+    family = Family(fields["arch"], fields["input"], fields.get("sweep") or {}, bool(fields.get("zip", False)), where)
+    allowed = set(family.sweep) | set(DERIVED)
+    stat = get_statistic(fields.get("statistic", "coord_var"), where=f"{where}.statistic")
+    target = fields.get("target", "logit")
+    if target not in TARGETS:
+        raise _fail(
+            where, "target", f"must be one of {', '.join(TARGETS)}, got {target!r}{suggest(str(target), TARGETS)}"
+        )
+    q = fields.get("q")
+    if stat.name == "grad_lq" and q is None:
+        raise _fail(where, "q", "statistic grad_lq needs q (the norm's exponent, >= 1)")
+    if q is not None:
+        q = _number(where, "q", q, low=0.999999)
+    against = _expression(where, "against", fields.get("against", "d"), allowed)
+    slope, predicted = fields.get("slope"), fields.get("predicted")
+    if form == "scaling" and slope is None:
+        raise _fail(where, "slope", "a scaling claim needs slope (a number, or 'H' for the (H) engine's exponent)")
+    if form == "value" and predicted is None:
+        raise _fail(where, "predicted", "a value claim needs predicted (an expression, 'H' or 'kernel')")
+    if form == "ratio" and (slope is None) == (predicted is None):
+        raise _fail(where, "slope", "a ratio claim needs exactly one of slope (∝ against^slope) and predicted")
+    if form == "value" and slope is not None:
+        raise _fail(where, "slope", "a value claim takes predicted, not slope; for an exponent use form = 'scaling'")
+    if form == "scaling" and predicted is not None:
+        raise _fail(where, "predicted", "a scaling claim takes slope, not predicted; for values use form = 'value'")
+    if slope is not None and slope != "H":
+        slope = _number(where, "slope", slope, low=-math.inf)
+    if isinstance(predicted, str) and predicted in THEORY_LEVELS:
+        pass
+    elif predicted is not None:
+        predicted = _expression(where, "predicted", predicted, allowed)
+    if form == "ratio" and fields.get("baseline") is None:
+        raise _fail(where, "baseline", "a ratio claim needs baseline = { arch = ..., input = ... }")
+    if form != "ratio" and fields.get("baseline") is not None:
+        raise _fail(where, "baseline", "only a ratio claim has a baseline")
+    baseline = _side_family(where, "baseline", fields.get("baseline"), family)
+    control = _side_family(where, "control", fields.get("control"), family)
+    for side, fam in (("baseline", baseline), ("control", control)):
+        if fam is not None and [p.label for p in fam.points()] != [p.label for p in family.points()]:
+            raise _fail(where, side, "must use the claim's sweep (the same grid points)")
+    exponent = form == "scaling" or (form == "ratio" and slope is not None)
+    margin, band = fields.get("margin"), fields.get("band")
+    margin = None if margin is None else _number(where, "margin", margin)
+    band = None if band is None else _number(where, "band", band)
+    if margin is not None and band is not None and band < margin:
+        raise _fail(where, "band", f"must be at least the margin ({margin:g}), got {band:g}")
+    margins = margins_for("absolute" if exponent else "relative", margin, band)
+    networks = fields.get("networks", 2000)
+    if isinstance(networks, bool) or not isinstance(networks, int) or not 2 <= networks <= MAX_NETWORKS:
+        raise _fail(where, "networks", f"must be an integer from 2 to {MAX_NETWORKS}, got {networks!r}")
+    scale = None if fields.get("scale") is None else _expression(where, "scale", fields["scale"], allowed)
+    loss_class = fields.get("loss_class", "random")
+    if not (loss_class in ("random", "argmax") or (isinstance(loss_class, int) and not isinstance(loss_class, bool))):
+        raise _fail(where, "loss_class", f"must be random, argmax or a class index, got {loss_class!r}")
+    statement = fields.get("statement") or ""
+    if not isinstance(statement, str):
+        raise _fail(where, "statement", f"must be a string, got {statement!r}")
+    xs = [against(p.scope) for p in family.points()]
+    if exponent:
+        if len(set(xs)) < 2:
+            raise _fail(where, "sweep", f"a slope needs at least two distinct values of {against.text} (got {xs})")
+        if min(xs) <= 0:
+            raise _fail(where, "against", f"{against.text} must be positive at every grid point (got {min(xs):g})")
+    claim = UserClaim(
+        claim_id,
+        form,
+        family,
+        stat,
+        statement,
+        target,
+        loss_class,
+        q,
+        against,
+        slope,
+        predicted,
+        baseline,
+        margins,
+        networks,
+        control,
+        scale,
+        source,
+        definition={"form": form, **{k: v for k, v in fields.items() if v is not None}},
+    )
+    for p in family.points():  # expressions evaluate at every point, now
+        for expr in (claim.scale, predicted if isinstance(predicted, Expression) else None):
+            if expr is not None:
+                try:
+                    expr(p.scope)
+                except ExpressionError as exc:
+                    raise _fail(where, "predicted" if expr is predicted else "scale", str(exc)) from None
+    return claim
+
+
+def _python(form: str, claim_id: str, fields: dict[str, Any]) -> Claim:
+    where = fields.pop("where", None) or f"claim {claim_id!r}"
+    source = fields.pop("source", None) or "user claim (Python)"
+    return build(claim_id, form, where, source=source, **fields).claim()
+
+
+def scaling(
+    claim_id: str,
+    *,
+    arch: str,
+    input: str,
+    slope: float | str,
+    sweep: Mapping[str, Any] | None = None,
+    statistic: str = "coord_var",
+    target: str = "logit",
+    against: str = "d",
+    **options: Any,
+) -> Claim:
+    """A scaling claim: ``E[statistic] ∝ against^slope`` over the family's grid.
+
+    Args:
+        arch, input, sweep: the family (templates and the grid; see :class:`Family`).
+        slope: the exponent, or ``"H"`` for the one the (H) engine predicts on this grid.
+        statistic: per-network statistic of the input gradient (``FIELDS["statistic"]``).
+        target: ``logit`` (logit 0), ``logits`` (all, averaged) or ``loss``.
+        against: the regressor, an expression over the sweep names, ``d`` and ``width``.
+        options: ``statement``, ``margin``, ``band``, ``networks``, ``control``, ``scale``, ``q``,
+            ``loss_class``, ``zip``, ``source`` (see :data:`FIELDS`).
+    """
+    return _python(
+        "scaling",
+        claim_id,
+        dict(
+            arch=arch,
+            input=input,
+            slope=slope,
+            sweep=sweep,
+            statistic=statistic,
+            target=target,
+            against=against,
+            **options,
+        ),
+    )
+
+
+def value(
+    claim_id: str,
+    *,
+    arch: str,
+    input: str,
+    predicted: str | float,
+    sweep: Mapping[str, Any] | None = None,
+    statistic: str = "coord_var",
+    target: str = "logit",
+    **options: Any,
+) -> Claim:
+    """A value claim: ``E[statistic] = predicted`` at every grid point (an expression, ``"H"`` or ``"kernel"``)."""
+    return _python(
+        "value",
+        claim_id,
+        dict(arch=arch, input=input, predicted=predicted, sweep=sweep, statistic=statistic, target=target, **options),
+    )
+
+
+def ratio(
+    claim_id: str,
+    *,
+    arch: str,
+    input: str,
+    baseline: Mapping[str, str],
+    sweep: Mapping[str, Any] | None = None,
+    predicted: str | float | None = None,
+    slope: float | str | None = None,
+    statistic: str = "coord_var",
+    target: str = "logit",
+    against: str = "d",
+    **options: Any,
+) -> Claim:
+    """A ratio claim: ``E[statistic of arch] / E[statistic of baseline]`` equals ``predicted`` at every point, or
+    scales as ``against^slope``; ``baseline = {"arch": ..., "input": ...}`` shares the sweep."""
+    return _python(
+        "ratio",
+        claim_id,
+        dict(
+            arch=arch,
+            input=input,
+            baseline=baseline,
+            sweep=sweep,
+            predicted=predicted,
+            slope=slope,
+            statistic=statistic,
+            target=target,
+            against=against,
+            **options,
+        ),
+    )
+
+
+def from_table(claim_id: str, table: Mapping[str, Any], *, where: str, source: str) -> Claim:
+    """A user claim from its study-file table (``form`` selects the constructor)."""
+    if not isinstance(table, Mapping):
+        raise TheorycheckError(f"{where}: must be a table of fields")
+    if "form" not in table:
+        raise _fail(where, "form", "missing: a claim not in the catalogue needs form = 'scaling', 'value' or 'ratio'")
+    fields = {k: v for k, v in table.items() if k != "form"}
+    return build(claim_id, table["form"], where, source=source, **fields).claim()

@@ -1,0 +1,81 @@
+"""Checks of claims inside your own pytest suite.
+
+>>> from theorycheck.claims import scaling
+>>> from theorycheck.testing import assert_holds
+>>> def test_mlp_coordinates():
+...     assert_holds(scaling("mine.fc", arch="dense(256) relu dense(10)", input="{d}",
+...                          sweep={"d": [64, 256, 1024]}, slope=-1), networks=1000)
+
+:func:`check` returns the typed result; :func:`assert_holds` raises an :class:`AssertionError` whose message is
+the verdict table (parts, estimates, intervals and the negative control) unless the verdict is one you accept.
+Both run the claim through the study runner, so the verdict is the one a study gives with the same seed and
+budget. Hypothesis strategies for families are in :mod:`theorycheck.strategies` (``families``, ``sweeps``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from theorycheck.claims import Claim
+
+__all__ = ["ClaimCheck", "assert_holds", "check"]
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """The outcome of one claim: its verdict, its control's, and the full result (as in ``results.json``)."""
+
+    claim: str
+    verdict: str
+    negative_control: str | None
+    control_unable_to_fail: bool
+    result: dict[str, Any]
+
+    @property
+    def grid(self) -> list[dict[str, Any]]:
+        """One row per grid point (variables, d, estimate, CI, prediction)."""
+        return list(self.result.get("grid") or [])
+
+    def table(self) -> str:
+        """The verdict table: every part and control part with its decision and numbers."""
+        lines = [f"{self.claim}: {self.verdict} (negative control: {self.negative_control})"]
+        for title, key in (("parts", "parts"), ("negative control", "control_parts")):
+            lines.append(f"  {title}:")
+            for p in self.result.get(key, []):
+                d = p["decision"]
+                shown = "" if p.get("counts", True) else " [shown, not counted]"
+                lines.append(f"    - {p['name']}: {d['verdict']}{shown}: {d['explanation']}")
+        for row in self.grid:
+            lines.append(f"  grid: {row}")
+        return "\n".join(lines)
+
+
+def check(
+    claim: Claim, *, networks: int | None = None, seed: int = 0, device: str = "cpu", max_networks: int | None = None
+) -> ClaimCheck:
+    """Run ``claim`` with ``networks`` per cell (default: its own) and return the outcome."""
+    from theorycheck.study._adhoc import run_claims
+
+    res = run_claims([claim], networks=networks, seed=seed, device=device, max_networks=max_networks)
+    r = res.results[claim.id]
+    return ClaimCheck(claim.id, r["verdict"], r["negative_control"], bool(r["control_unable_to_fail"]), r)
+
+
+def assert_holds(
+    claim: Claim,
+    *,
+    networks: int | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    accept: tuple[str, ...] = ("verified",),
+    max_networks: int | None = None,
+) -> ClaimCheck:
+    """:func:`check`, then raise ``AssertionError(verdict table)`` unless the verdict is in ``accept`` and the
+    negative control was refuted (a check that cannot fail proves nothing)."""
+    outcome = check(claim, networks=networks, seed=seed, device=device, max_networks=max_networks)
+    if outcome.verdict not in accept:
+        raise AssertionError(f"expected {' or '.join(accept)}\n{outcome.table()}")
+    if outcome.control_unable_to_fail:
+        raise AssertionError(f"the negative control was not refuted: the check is unable to fail\n{outcome.table()}")
+    return outcome
