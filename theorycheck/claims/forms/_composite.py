@@ -6,13 +6,15 @@ theorem about the logit and the loss gradient samples each network once.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from theorycheck.claims._base import Cell, CellData, Claim, Part
 from theorycheck.claims._params import Param, network_count
 from theorycheck.claims.forms._forms import UserClaim
 
-__all__ = ["combine"]
+__all__ = ["combine", "composite_claim"]
 
 
 def _merged_cells(members: list[UserClaim], networks: int) -> list[Cell]:
@@ -37,6 +39,52 @@ def _merged_cells(members: list[UserClaim], networks: int) -> list[Cell]:
     return list(cells.values())
 
 
+def composite_claim(
+    claim_id: str,
+    *,
+    statement: str,
+    source: str,
+    members: Callable[[dict[str, Any]], list[UserClaim]],
+    params: dict[str, Param],
+    kind: str = "scaling",
+    formula: str = "",
+    extra_parts: Callable[[dict[str, Any], CellData, str], list[Part]] | None = None,
+    definition: dict[str, Any] | None = None,
+) -> Claim:
+    """A claim whose parts are every member's parts (the worst decides), on shared cells.
+
+    ``members(params)`` builds the public-form claims from the study parameters (cached per parameters);
+    ``extra_parts`` adds parts the forms cannot express (e.g. a graph fact decided exactly)."""
+    cache: dict[str, list[UserClaim]] = {}
+
+    def built(p: dict[str, Any]) -> list[UserClaim]:
+        key = json.dumps(p, sort_keys=True, default=str)
+        if key not in cache:
+            cache[key] = members(p)
+        return cache[key]
+
+    def evaluate(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
+        parts = [part for m in built(p) for part in m.evaluate(data, role)]
+        return parts + (extra_parts(p, data, role) if extra_parts is not None else [])
+
+    def grid(p: dict[str, Any], data: CellData) -> list[dict[str, Any]]:
+        return built(p)[0].grid(data)
+
+    return Claim(
+        claim_id,
+        source,
+        kind,
+        statement,
+        formula,
+        True,
+        params,
+        lambda p: _merged_cells(built(p), p["networks"]),
+        evaluate,
+        grid=grid,
+        definition=definition or {},
+    )
+
+
 def combine(
     claim_id: str,
     members: list[UserClaim],
@@ -48,24 +96,14 @@ def combine(
     formula: str = "",
     definition: dict[str, Any] | None = None,
 ) -> Claim:
-    """One claim whose parts are every member's parts (the worst decides), on shared cells."""
-
-    def evaluate(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
-        return [part for m in members for part in m.evaluate(data, role)]
-
-    def grid(p: dict[str, Any], data: CellData) -> list[dict[str, Any]]:
-        return members[0].grid(data)
-
-    return Claim(
+    """Fixed ``members`` as one claim (see :func:`composite_claim`)."""
+    return composite_claim(
         claim_id,
-        source,
-        kind,
-        statement,
-        formula or "; ".join(m.summary() for m in members),
-        True,
-        {"networks": Param(networks, "networks per grid point and arm", network_count)},
-        lambda p: _merged_cells(members, p["networks"]),
-        evaluate,
-        grid=grid,
-        definition=definition or {},
+        statement=statement,
+        source=source,
+        members=lambda p: members,
+        params={"networks": Param(networks, "networks per grid point and arm", network_count)},
+        kind=kind,
+        formula=formula or "; ".join(m.summary() for m in members),
+        definition=definition,
     )

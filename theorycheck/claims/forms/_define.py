@@ -38,6 +38,7 @@ __all__ = ["FIELDS", "from_table", "ratio", "scaling", "value"]
 #: every field of a user claim's table, with what it takes
 FIELDS: dict[str, str] = {
     "statement": "what is claimed, in words",
+    "title": "the part's title in tables and reports (default: the formula)",
     "form": "scaling, value or ratio",
     "arch": "architecture template with {name} placeholders",
     "input": "input-shape template, e.g. '{d}' or '3x{r}x{r}'",
@@ -55,6 +56,7 @@ FIELDS: dict[str, str] = {
     "margin": "equivalence margin: absolute for exponents, relative for values",
     "band": "approximation band (default 3x the margin for exponents, 4x for values)",
     "networks": "networks per grid point and arm",
+    "label": "how grid points are named in tables and cell IDs, a template (default 'name=value,...')",
     "control": "negative control: { arch = ..., input = ... } over the same sweep (default: automatic)",
 }
 
@@ -102,7 +104,7 @@ def _side_family(where: str, field: str, value: Any, main: Family) -> Family | N
     arch, shape = value["arch"], value.get("input", main.input)
     used = {n for t in (arch, shape) if isinstance(t, str) for n in _names(t)}
     sweep = {k: v for k, v in main.sweep.items() if k in used}
-    return Family(arch, shape, sweep, main.zip, f"{where}.{field}")
+    return Family(arch, shape, sweep, main.zip, f"{where}.{field}", main.label)
 
 
 def _names(template: str) -> set[str]:
@@ -125,7 +127,12 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
     for required in ("arch", "input"):
         if fields.get(required) is None:
             raise _fail(where, required, f"missing: a claim about a family needs {required} ({FIELDS[required]})")
-    family = Family(fields["arch"], fields["input"], fields.get("sweep") or {}, bool(fields.get("zip", False)), where)
+    label = fields.get("label")
+    if label is not None and not isinstance(label, str):
+        raise _fail(where, "label", f"must be a template string, got {label!r}")
+    family = Family(
+        fields["arch"], fields["input"], fields.get("sweep") or {}, bool(fields.get("zip", False)), where, label
+    )
     allowed = set(family.sweep) | set(DERIVED)
     stat = get_statistic(fields.get("statistic", "coord_var"), where=f"{where}.statistic")
     target = fields.get("target", "logit")
@@ -188,6 +195,9 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
             raise _fail(where, "sweep", f"a slope needs at least two distinct values of {against.text} (got {xs})")
         if min(xs) <= 0:
             raise _fail(where, "against", f"{against.text} must be positive at every grid point (got {min(xs):g})")
+    title = fields.get("title") or ""
+    if not isinstance(title, str):
+        raise _fail(where, "title", f"must be a string, got {title!r}")
     claim = UserClaim(
         claim_id,
         form,
@@ -207,6 +217,7 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
         scale,
         source,
         definition={"form": form, **{k: v for k, v in fields.items() if v is not None}},
+        title=title,
     )
     for p in family.points():  # expressions evaluate at every point, now
         for expr in (claim.scale, predicted if isinstance(predicted, Expression) else None):

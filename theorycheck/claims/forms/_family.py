@@ -19,7 +19,7 @@ import itertools
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from theorycheck.errors import TheorycheckError
@@ -45,11 +45,13 @@ class Point:
     width: int
     #: number of logits the architecture ends with
     outputs: int = 1
+    #: the point's name in cell IDs and tables (default ``"d=64,w=256"``: the swept variables; ``"all"``)
+    name: str = ""
 
     @property
     def label(self) -> str:
-        """``"d=64,w=256"``-style name of the point (swept variables only; ``"all"`` for a one-point grid)."""
-        return ",".join(f"{k}={_text(v)}" for k, v in self.variables.items()) or "all"
+        """The point's name: the family's ``label`` template filled in, or ``"d=64,w=256"`` (swept variables)."""
+        return self.name or ",".join(f"{k}={_text(v)}" for k, v in self.variables.items()) or "all"
 
     @property
     def scope(self) -> dict[str, Any]:
@@ -61,6 +63,11 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return repr(value)
     return str(value)
+
+
+def _fill(template: str, scope: Mapping[str, Any]) -> str:
+    """``template`` with every ``{name}`` replaced by its value in ``scope``."""
+    return _PLACEHOLDER.sub(lambda m: _text(scope[m.group(1)]), template)
 
 
 def placeholders(template: str) -> list[tuple[str, int]]:
@@ -91,6 +98,8 @@ class Family:
         sweep: ``{name: list | scalar}``; lists are axes, scalars are fixed.
         zip: pair the axes (all of one length) instead of taking their product.
         where: how errors name the family (e.g. ``claims."mine.pool"``).
+        label: how grid points are named in cell IDs and tables, a template over the sweep names, ``d`` and
+            ``width`` (e.g. ``"FC/d={d}"``); default ``"name=value,…"`` of the swept names.
     """
 
     arch: str
@@ -98,6 +107,7 @@ class Family:
     sweep: Mapping[str, Any] = field(default_factory=dict)
     zip: bool = False
     where: str = "family"
+    label: str | None = None
 
     def __post_init__(self) -> None:
         for name, text in (("arch", self.arch), ("input", self.input)):
@@ -202,9 +212,20 @@ class Family:
                     f"{self.where}.sweep: d={variables['d']} but the input {input_text} has dimension {d}; 'd' is "
                     "the input dimension: sweep another name (e.g. r for a resolution)"
                 )
-            out.append(Point(variables, arch_text, input_text, d, _widest(arch), arch.output_shape(shape)[0]))
+            point = Point(variables, arch_text, input_text, d, _widest(arch), arch.output_shape(shape)[0])
+            if self.label is not None:
+                scope = {**{k: v for k, v in self.sweep.items() if not isinstance(v, list)}, **point.scope}
+                unknown = [n for n, _ in placeholders(self.label) if n not in scope]
+                if unknown:
+                    raise TheorycheckError(f"{self.where}.label: unknown name {unknown[0]!r} in {self.label!r}")
+                point = replace(point, name=_fill(self.label, scope))
+            out.append(point)
+        labels = [p.label for p in out]
+        if len(set(labels)) != len(labels):
+            twice = next(x for x in labels if labels.count(x) > 1)
+            raise TheorycheckError(f"{self.where}.sweep: two grid points are both named {twice!r}; the grid repeats")
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """The family's fields (for hashing and reports)."""
-        return {"arch": self.arch, "input": self.input, "sweep": dict(self.sweep), "zip": self.zip}
+        return {"arch": self.arch, "input": self.input, "sweep": dict(self.sweep), "zip": self.zip, "label": self.label}

@@ -69,6 +69,8 @@ class UserClaim:
     source: str = "user claim"
     #: theorem assumptions checked on every grid point (catalogue theorems on user families)
     assumptions: tuple[Assumption, ...] = ()
+    #: the part's title in tables and reports (default: the claim's formula)
+    title: str = ""
     definition: dict[str, Any] = field(default_factory=dict, compare=False)
 
     # -- cells -----------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ class UserClaim:
         fam = self.control if source == "control" and self.control is not None else self.family
         samples = self._samples(data, f"{source}/", fam, predict=False)
         slope, why = self._slope()
-        name = f"{self.statistic.name} ∝ {self.against.text}^{'H' if self.slope == 'H' else self.slope}"
+        name = self.title or f"{self.statistic.name} ∝ {self.against.text}^{'H' if self.slope == 'H' else self.slope}"
         desc = f"slope of E[{self._describe()}] against {self.against.text} over the grid"
         if slope is not None and self.slope == "H":
             desc += f"; {why}"
@@ -215,9 +217,9 @@ class UserClaim:
         why = self._point_prediction(self.family.points()[0], None)[1] if self.predicted is not None else ""
         return value_parts(
             lambda s: (
-                f"E[{self.statistic.name}] = {s.predicted:.6g} ({s.point.label})"
+                f"{self.title or f'E[{self.statistic.name}]'} = {s.predicted:.6g} ({s.point.label})"
                 if s.predicted is not None
-                else f"E[{self.statistic.name}] ({s.point.label})"
+                else f"{self.title or f'E[{self.statistic.name}]'} ({s.point.label})"
             ),
             f"mean over networks of {self._describe()}",
             samples,

@@ -1,0 +1,148 @@
+"""Simon-Gabriel et al. (2019): the experiments of Section 4 at initialisation (Figures 1 and 3)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from theorycheck.claims._base import Cell, CellData, Claim, Part
+from theorycheck.claims._common import (
+    less_than_part,
+    sample_cell,
+    scaling_part,
+)
+from theorycheck.claims._params import (
+    Param,
+    positive_float,
+    positive_int,
+    positive_int_list,
+    sweep,
+)
+from theorycheck.claims._sg import col, networks, sg_claim
+from theorycheck.stats import log_ratio
+
+__all__ = ["CLAIMS"]
+
+
+# -- sg.fig1 and sg.fig3: the papers' experiments at initialisation -------------------------
+def _fig1_arch(c: int, dil: int, pool: str = "max") -> str:
+    conv = f"conv({c},3,dilation={dil}) relu" if dil > 1 else f"conv({c},3) relu"
+    block = f"{conv} {conv}"
+    head = "globalmaxpool" if pool == "max" else "globalavgpool"
+    return f"[{block} {pool}pool(2)]*3 {block} {head} dense(12,gain=1)"
+
+
+def _fig1_cells(p: dict[str, Any]) -> list[Cell]:
+    out = []
+    for role, pool in (("main", "max"), ("control", "avg")):
+        for r, dil in zip(p["resolutions"], p["dilations"], strict=True):
+            out.append(
+                sample_cell(
+                    "sg.fig1",
+                    role,
+                    f"r={r}",
+                    _fig1_arch(p["channels"], dil, pool),
+                    f"3x{r}x{r}",
+                    p["networks"],
+                    targets=["loss"],
+                    loss_class="random",
+                    fgsm=p["epsilon"],
+                )
+            )
+    return out
+
+
+def _fig1_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
+    cells = [(3 * r * r, f"{role}/r={r}") for r in p["resolutions"]]
+    return [
+        scaling_part("E‖∂ₓL‖₁ ∝ √d", "empirical (max-pooling is outside the theory)", data, cells, col("loss.l1"), 0.5),
+        scaling_part(
+            f"FGSM vulnerability at ε = {p['epsilon']:g} ∝ √d",
+            "loss increase L(x + ε sign ∂ₓL) − L(x), per network",
+            data,
+            cells,
+            lambda df, d: np.maximum(df["fgsm_gain"].to_numpy(), 1e-300),
+            0.5,
+        ),
+    ]
+
+
+def _fig3_arch(c: int, variant: str) -> str:
+    if variant == "strided":
+        block = f"conv({c},3) relu conv({c},3,stride=2) relu"
+    else:
+        block = f"conv({c},3) relu conv({c},3) relu {variant}pool(2)"
+    return f"[{block}]*3 globalavgpool dense(10,gain=1)"
+
+
+def _fig3_cells(p: dict[str, Any]) -> list[Cell]:
+    r = p["resolution"]
+    return [
+        sample_cell(
+            "sg.fig3",
+            "main",
+            v,
+            _fig3_arch(p["channels"], v),
+            f"3x{r}x{r}",
+            p["networks"],
+            targets=["loss"],
+            loss_class="random",
+        )
+        for v in ("avg", "max", "strided")
+    ]
+
+
+def _fig3_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
+    l1 = {v: data[f"main/{v}"]["loss.l1"].to_numpy() for v in ("avg", "max", "strided")}
+    if role == "control":  # the reversed inequality must be rejected
+        lr, se = log_ratio(l1["strided"], l1["avg"])
+        return [less_than_part("strided < average (reversed: the mutant)", "E‖∂ₓL‖₁ ratio strided / avg", lr, se)]
+    parts = []
+    for other in ("strided", "max"):
+        lr, se = log_ratio(l1["avg"], l1[other])
+        parts.append(less_than_part(f"average-pooling < {other}", f"E‖∂ₓL‖₁ ratio avg / {other}", lr, se))
+    parts[0].table = [
+        {"variant": v, "mean": float(x.mean()), "se": float(x.std(ddof=1) / math.sqrt(x.size)), "n": int(x.size)}
+        for v, x in l1.items()
+    ]
+    return parts
+
+
+CLAIMS: list[Claim] = [
+    sg_claim(
+        "sg.fig1",
+        "scaling",
+        "Section 4.1 network at initialisation (8 conv-ReLU layers, 2×2 max-pools after "
+        "layers 2, 4, 6, a final max-pool to 1 px, 12 logits; dilation growing with the resolution): E‖∂ₓL‖₁ and "
+        "the FGSM vulnerability at ε = 0.006 grow like √d. Empirical: no theorem covers max-pooling.",
+        'EE norm(nabla_x cal(L))_1 prop d^(1\\/2), quad EE[cal(L)(x + epsilon "sign" nabla_x cal(L)) - cal(L)(x)] prop d^(1\\/2)',
+        {
+            "resolutions": Param([16, 32, 64], "resolutions (paper: 32, 64, 128, 256)", sweep(2)),
+            "dilations": Param(
+                [1, 2, 4], "dilation per resolution, ∝ resolution (paper: 1, 2, 4, 8)", positive_int_list
+            ),
+            "channels": Param(8, "channels (paper: 64)", positive_int),
+            "epsilon": Param(0.006, "FGSM step", positive_float),
+            "networks": networks(1000),
+        },
+        _fig1_cells,
+        _fig1_parts,
+    ),
+    sg_claim(
+        "sg.fig3",
+        "mc",
+        "Section 4.3 network at initialisation (6 conv-ReLU layers, a stride-2 pooling after every "
+        "2nd conv, a final average-pool to 1 px): with average-pooling the gradients are smaller than with strided "
+        "or max-pooling layers.",
+        'EE norm(nabla_x cal(L))_1^"avg" < EE norm(nabla_x cal(L))_1^"strided", quad EE norm(nabla_x cal(L))_1^"avg" < EE norm(nabla_x cal(L))_1^"max"',
+        {
+            "resolution": Param(16, "resolution (paper: 32)", positive_int),
+            "channels": Param(8, "channels (paper: 64)", positive_int),
+            "networks": networks(2000),
+        },
+        _fig3_cells,
+        _fig3_parts,
+    ),
+]

@@ -1,0 +1,282 @@
+"""Simon-Gabriel et al. (2019): graph facts decided exactly, Lemma 7, Lemma 8 and the symmetry assumption (S)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from theorycheck.claims._base import Cell, CellData, Claim, Part
+from theorycheck.claims._common import (
+    CONSTANT,
+    exact_part,
+    fixed_verdict_part,
+    sample_cell,
+)
+from theorycheck.claims._params import (
+    Param,
+    arch_specs,
+    int_range,
+    network_count,
+    positive_int,
+    split_spec,
+)
+from theorycheck.claims._sg import ID_EXACT, sg_claim
+from theorycheck.stats import decide
+from theorycheck.theory import predict
+
+__all__ = ["CLAIMS"]
+
+
+# -- graph claims: sg.lemma7, sg.lemma8, sg.symmetry -----------------------------------------
+GRAPH_ARCHS = [
+    "dense(8) relu dense(8) relu dense(3) @ 20",
+    "conv(4,3) relu conv(4,3) relu flatten dense(3) @ 3x8x8",
+    "conv(4,3,padding=circular) relu avgpool(2) conv(4,3,padding=reflect) relu globalavgpool dense(3) @ 2x8x8",
+    "conv(4,3,stride=2) relu conv(4,2,dilation=2) relu flatten dense(3) @ 3x9x9",
+    "conv(4,3) relu residual{conv(4,3) relu conv(4,3)} relu maxpool(2) flatten dense(3) @ 2x8x8",
+    "conv(3,1) concat{conv(2,3,padding=circular) | conv(2,3,padding=reflect) conv(2,3,dilation=2,padding=circular) "
+    "| identity} relu avgpool(3,stride=1) globalmaxpool dense(3) @ 2x6x6",
+    "conv(4,2,dilation=3) relu flatten dense(2) @ 1x2x2",
+]
+
+
+def _graph_cells(claim: str, key: str) -> Any:
+    def make(p: dict[str, Any]) -> list[Cell]:
+        return [
+            Cell(claim, f"graph/{i}", "graph", {"arch": split_spec(s)[0], "input": split_spec(s)[1]})
+            for i, s in enumerate(p[key])
+        ]
+
+    return make
+
+
+def _graph_rows(p: dict[str, Any], data: CellData, key: str) -> list[dict[str, Any]]:
+    rows = []
+    for i, spec in enumerate(p[key]):
+        row = data[f"graph/{i}"].iloc[0].to_dict()
+        rows.append({"architecture": spec, **{k: v for k, v in row.items() if not isinstance(v, (list, np.ndarray))}})
+    return rows
+
+
+def _lemma7_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
+    rows = _graph_rows(p, data, "architectures")
+    col = "lemma7_sum" if role == "main" else "lemma7_nominal"
+    errs = [abs(r[col] + (r["orphan_mass"] if role == "main" else 0.0) - 1.0) for r in rows]
+    worst_i = int(np.argmax(errs))
+    what = "real in-degrees" if role == "main" else "nominal in-degrees (padding counted as edges: the mutant)"
+    return [
+        exact_part(
+            f"Σ_x Σ_p Π 1/d_p = 1 on every DAG ({what})",
+            "computed by propagation on each architecture; mass stopping at neurons without inputs "
+            "(orphan_mass) is counted as the walk's end",
+            max(errs) <= ID_EXACT,
+            rows[worst_i][col],
+            1.0,
+            f"largest |sum − 1| = {max(errs):.3g} on {rows[worst_i]['architecture']}",
+            [{"architecture": r["architecture"], "sum": r[col], "orphan_mass": r["orphan_mass"]} for r in rows],
+        )
+    ]
+
+
+def _lemma8_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
+    rows = _graph_rows(p, data, "architectures")
+    chosen = [r for r in rows if bool(r["symmetric"]) == (role == "main") and r["orphan_mass"] == 0]
+    if not chosen:
+        return [fixed_verdict_part("Lemma 8", "no architecture in this role", "not covered", "none")]
+    errs = [max(abs(r["lemma8_min"] * r["d"] - 1), abs(r["lemma8_max"] * r["d"] - 1)) for r in chosen]
+    worst_i = int(np.argmax(errs))
+    what = "architectures where (S) holds" if role == "main" else "architectures where (S) fails (the mutant use)"
+    return [
+        exact_part(
+            f"each input's sum = 1/d ({what})",
+            "per-input Lemma 8 sums times d, min and max",
+            max(errs) <= ID_EXACT,
+            max(errs),
+            0.0,
+            f"largest |d·sum − 1| = {max(errs):.3g} on {chosen[worst_i]['architecture']}",
+            [
+                {
+                    "architecture": r["architecture"],
+                    "symmetric": bool(r["symmetric"]),
+                    "d·min": r["lemma8_min"] * r["d"],
+                    "d·max": r["lemma8_max"] * r["d"],
+                }
+                for r in chosen
+            ],
+        )
+    ]
+
+
+SYMMETRY_CASES = {
+    "fully connected": ("dense(16) relu dense(16) relu dense(3)", "vector", "exact"),
+    "CNN, zero padding": ("conv(4,3) relu conv(4,3) relu flatten dense(3)", "image", "almost"),
+    "CNN, circular padding": (
+        "conv(4,3,padding=circular) relu conv(4,3,padding=circular) relu flatten dense(3)",
+        "image",
+        "exact",
+    ),
+    "CNN, mirror padding": (
+        "conv(4,3,padding=reflect) relu conv(4,3,padding=reflect) relu flatten dense(3)",
+        "image",
+        "alleviated",
+    ),
+    "strided, kernel = stride": ("conv(4,2,stride=2,padding=circular) relu flatten dense(3)", "image", "exact"),
+    "strided, kernel 3, stride 2": ("conv(4,3,stride=2,padding=circular) relu flatten dense(3)", "image", "exact"),
+}
+
+
+def _symmetry_cells(p: dict[str, Any]) -> list[Cell]:
+    r = p["resolution"]
+    out = []
+    for name, (arch, kind, _) in SYMMETRY_CASES.items():
+        shape = str(3 * r * r) if kind == "vector" else f"3x{r}x{r}"
+        out.append(Cell("sg.symmetry", f"graph/{name}", "graph", {"arch": arch, "input": shape}))
+    per_batch = max(4, p["map_networks"] // p["map_batches"])
+    for b in range(p["map_batches"]):
+        out.append(
+            sample_cell(
+                "sg.symmetry",
+                "mc",
+                f"zero/b{b}",
+                SYMMETRY_CASES["CNN, zero padding"][0],
+                f"3x{r}x{r}",
+                per_batch,
+                targets=["logit"],
+                maps=True,
+            )
+        )
+    return out
+
+
+def _border_ratio(m: np.ndarray, width: int = 2) -> float:
+    """Mean of a (C, H, W) map within ``width`` of an edge, over its mean in the interior."""
+    mask = np.zeros(m.shape[1:], dtype=bool)
+    mask[:width, :] = mask[-width:, :] = mask[:, :width] = mask[:, -width:] = True
+    return float(m[:, mask].mean() / m[:, ~mask].mean())
+
+
+def _map_part(p: dict[str, Any], data: CellData, role: str) -> Part:
+    """Monte Carlo E[(∂f/∂x_i)²] map of the zero-padded CNN against the graph's predicted map."""
+    r = p["resolution"]
+    arch = SYMMETRY_CASES["CNN, zero padding"][0]
+    predicted = predict(arch, f"3x{r}x{r}").coord_var_map
+    assert predicted is not None
+    # the mutant use: predict a uniform map (what circular padding gives) for the zero-padded net
+    reference = predicted if role == "main" else np.full_like(predicted, predicted.mean())
+    batches, total, count = [], np.zeros_like(predicted), 0
+    for b in range(p["map_batches"]):
+        n = len(data[f"mc/zero/b{b}"])
+        m = data.maps(f"mc/zero/b{b}")["logit"] / n
+        batches.append(_border_ratio(m))
+        total += m * n
+        count += n
+    ratios = np.array(batches)
+    est = float(ratios.mean())
+    se = float(ratios.std(ddof=1) / math.sqrt(len(ratios)))
+    decision = decide(est, se, _border_ratio(reference), CONSTANT)
+    which = "the graph's (H) map" if role == "main" else "a uniform map (the mutant: (S) assumed)"
+    part = Part(
+        "zero padding: Monte Carlo border/interior ratio of E[(∂f/∂x_i)²]",
+        f"mean squared gradient within 2 pixels of the border over the interior, {count} networks in "
+        f"{len(ratios)} independent batches, against {which}",
+        decision,
+        [{"batch ratio": float(x)} for x in ratios],
+    )
+    part.maps = {
+        "shape": list(predicted.shape[1:]),
+        "predicted": predicted[0].ravel().tolist(),
+        "measured": (total / count)[0].ravel().tolist(),
+    }
+    return part
+
+
+def _symmetry_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
+    rows = {name: data[f"graph/{name}"].iloc[0] for name in SYMMETRY_CASES}
+    parts = []
+    if role == "control":
+        # the mutant use: assert exact (S) for a zero-padded CNN
+        r = rows["CNN, zero padding"]
+        return [
+            fixed_verdict_part(
+                "exact (S) asserted for a zero-padded CNN",
+                "the FC statement applied to a CNN",
+                "verified" if r["symmetric"] else "refuted",
+                f"(S) {'holds' if r['symmetric'] else 'fails'}; Lemma 8 spread {r['lemma8_spread']:.3g}",
+            ),
+            _map_part(p, data, role),
+        ]
+    for name, (arch, _, expect) in SYMMETRY_CASES.items():
+        r = rows[name]
+        spread = float(r["lemma8_spread"])
+        cv = r["coord_var_spread"]
+        facts = (
+            f"(S) {'holds' if r['symmetric'] else 'fails'}; Lemma 8 relative spread (max−min)/mean = {spread:.3g}"
+            + ("" if cv is None or cv != cv else f", predicted E[(∂f/∂x_i)²] map spread = {cv:.3g}")
+        )
+        if expect == "exact":
+            verdict = "verified" if r["symmetric"] else "refuted"
+            text = facts + ("" if r["symmetric"] else " — a counterexample to exact symmetry")
+        elif expect == "almost":
+            interior = bool(r["interior_uniform"])
+            verdict = (
+                "approximate" if (not r["symmetric"] and interior) else ("verified" if r["symmetric"] else "refuted")
+            )
+            text = facts + f"; interior (away from the borders) uniform: {interior}"
+        else:
+            zero = float(rows["CNN, zero padding"]["lemma8_spread"])
+            verdict = "verified" if (r["symmetric"] or spread < zero) else "refuted"
+            text = (
+                facts
+                + f"; zero padding's Lemma 8 spread is {zero:.3g}"
+                + ("" if verdict == "verified" else ": the boundary effect is larger, not alleviated")
+            )
+        parts.append(
+            fixed_verdict_part(
+                f"{name}: {expect}",
+                arch,
+                verdict,
+                text,
+                [{"case": name, "symmetric": bool(r["symmetric"]), "spread": spread}],
+            )
+        )
+    parts.append(_map_part(p, data, role))
+    return parts
+
+
+CLAIMS: list[Claim] = [
+    sg_claim(
+        "sg.lemma7",
+        "graph",
+        "On any DAG, Σ_x Σ_{p∈P(x,o)} Π_{p∈p̃} 1/d_p = 1, with d_p the in-degree (Lemma 7).",
+        "sum_x sum_(p in cal(P)(x,o)) product_(p in tilde(p)) 1\\/d_p = 1",
+        {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", arch_specs)},
+        _graph_cells("sg.lemma7", "architectures"),
+        _lemma7_parts,
+    ),
+    sg_claim(
+        "sg.lemma8",
+        "graph",
+        "Under the symmetry assumption (S), each input's own sum equals 1/d (Lemma 8).",
+        'sum_(p in cal(P)(x,o)) product_(p in tilde(p)) 1\\/d_p = 1\\/d " for every input " x',
+        {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", arch_specs)},
+        _graph_cells("sg.lemma7", "architectures"),
+        _lemma8_parts,
+    ),
+    sg_claim(
+        "sg.symmetry",
+        "graph",
+        "Section 3.2: (S) holds exactly for fully connected nets; almost for CNNs, up to "
+        "boundary effects that periodic or mirror padding alleviates; and exactly for strided layers if the "
+        "layer size is a multiple of the stride.",
+        'cal(D)(x,o) = cal(D)(x prime,o) " for all inputs " x, x prime',
+        {
+            "resolution": Param(16, "image resolution (a multiple of 2)", positive_int),
+            "map_networks": Param(4000, "networks for the Monte Carlo map of the zero-padded CNN", network_count),
+            "map_batches": Param(8, "independent batches (replicates) for the map's CI", int_range(2, 1000)),
+        },
+        _symmetry_cells,
+        _symmetry_parts,
+    ),
+]
