@@ -40,7 +40,7 @@ from theorycheck.graph import (
     node_output_shape,
 )
 
-__all__ = ["architectures", "image_shapes", "inits", "vector_shapes"]
+__all__ = ["architectures", "families", "image_shapes", "inits", "sweeps", "vector_shapes"]
 
 
 def _check_bound(name: str, value: int, low: int) -> None:
@@ -209,3 +209,57 @@ def architectures(
         vary_init=vary_init,
     )
     return _architectures(input_shapes, opts)
+
+
+def sweeps(
+    names: tuple[str, ...], *, values: st.SearchStrategy[int] | None = None, max_points: int = 4
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Sweep tables over ``names``: each name an axis of 2 to ``max_points`` distinct values, or one fixed value.
+
+    Args:
+        values: strategy for the values (default: integers 1 to 64).
+        max_points: the longest axis.
+    """
+    if not isinstance(names, tuple) or not all(isinstance(n, str) and n.isidentifier() for n in names):
+        raise InvalidArgument(f"names must be a tuple of identifiers, got {names!r}")
+    _check_bound("max_points", max_points, 2)
+    vals = st.integers(1, 64) if values is None else values
+    entry = st.one_of(vals, st.lists(vals, min_size=2, max_size=max_points, unique=True))
+    return st.fixed_dictionaries({n: entry for n in names})
+
+
+@st.composite
+def _families(draw: Any, kinds: tuple[str, ...], max_points: int, max_width: int) -> Any:
+    from theorycheck.claims.forms import Family
+
+    kind = draw(st.sampled_from(kinds))
+    widths = st.integers(1, max_width)
+    depth = draw(st.integers(1, 3))
+    if kind == "mlp":
+        arch = " ".join(["dense({w}) relu"] * depth) + f" dense({draw(st.integers(1, 4))})"
+        dims = st.lists(st.integers(1, 256), min_size=2, max_size=max_points, unique=True)
+        return Family(arch, "{d}", {"d": draw(dims), "w": draw(widths)})
+    padding = draw(st.sampled_from(["circular", "reflect", "zero"]))
+    pool = draw(st.sampled_from(["", " avgpool(2)", " maxpool(2)"]))
+    head = draw(st.sampled_from(["flatten", "globalavgpool", "globalmaxpool"]))
+    arch = " ".join([f"conv({{c}},3,padding={padding}) relu"] * depth) + f"{pool} {head} dense(3)"
+    sides = st.lists(st.integers(2, 12).map(lambda h: 2 * h), min_size=2, max_size=max_points, unique=True)
+    return Family(arch, "{k}x{r}x{r}", {"r": draw(sides), "c": draw(widths), "k": draw(st.integers(1, 3))})
+
+
+def families(
+    *, kinds: tuple[str, ...] = ("mlp", "cnn"), max_points: int = 4, max_width: int = 8
+) -> st.SearchStrategy[Any]:
+    """:class:`~theorycheck.claims.Family` values: ReLU MLPs swept over ``d``, or conv nets (circular, reflect or
+    zero padding, optional pooling, a global or flattening head) swept over the resolution ``r``.
+
+    Args:
+        kinds: ``"mlp"`` and/or ``"cnn"``.
+        max_points: the most grid points (at least 2: every family can carry a slope).
+        max_width: the largest width or channel count.
+    """
+    if not kinds or any(k not in ("mlp", "cnn") for k in kinds):
+        raise InvalidArgument(f"kinds must be a non-empty tuple of 'mlp' and 'cnn', got {kinds!r}")
+    _check_bound("max_points", max_points, 2)
+    _check_bound("max_width", max_width, 1)
+    return _families(tuple(kinds), max_points, max_width)

@@ -102,15 +102,7 @@ def _side_family(where: str, field: str, value: Any, main: Family) -> Family | N
     if "arch" not in value:
         raise _fail(where, field, "needs arch = '...' (a template over the claim's sweep)")
     arch, shape = value["arch"], value.get("input", main.input)
-    used = {n for t in (arch, shape) if isinstance(t, str) for n in _names(t)}
-    sweep = {k: v for k, v in main.sweep.items() if k in used}
-    return Family(arch, shape, sweep, main.zip, f"{where}.{field}", main.label)
-
-
-def _names(template: str) -> set[str]:
-    from theorycheck.claims.forms._family import placeholders
-
-    return {n for n, _ in placeholders(template)}
+    return Family(arch, shape, main.sweep, main.zip, f"{where}.{field}", main.label, strict=False)
 
 
 def build(claim_id: str, form: str, where: str, *, source: str = "user claim", **fields: Any) -> UserClaim:
@@ -121,7 +113,8 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
         )
     if form not in FORMS:
         raise _fail(where, "form", f"must be one of {', '.join(FORMS)}, got {form!r}{suggest(str(form), FORMS)}")
-    unknown = sorted(k for k, v in fields.items() if k not in FIELDS and v is not None)
+    fields = {k: v for k, v in fields.items() if v is not None}  # None is "not given" (Python keywords, CLI flags)
+    unknown = sorted(k for k in fields if k not in FIELDS)
     if unknown:
         raise _fail(where, unknown[0], f"unknown field{suggest(unknown[0], FIELDS)}; fields: {', '.join(FIELDS)}")
     for required in ("arch", "input"):

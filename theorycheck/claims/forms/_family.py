@@ -108,6 +108,8 @@ class Family:
     zip: bool = False
     where: str = "family"
     label: str | None = None
+    #: refuse sweep names no template uses (off for a claim's baseline and control, which share its sweep)
+    strict: bool = True
 
     def __post_init__(self) -> None:
         for name, text in (("arch", self.arch), ("input", self.input)):
@@ -139,7 +141,7 @@ class Family:
                 raise TheorycheckError(
                     f"{self.where}.sweep.width: 'width' is derived (the widest weighted layer); call the variable w"
                 )
-            if name not in used:
+            if name not in used and self.strict:
                 raise TheorycheckError(
                     f"{self.where}.sweep.{name}: no placeholder {{{name}}} in arch or input uses it; remove it or "
                     f"use it in the template"

@@ -197,7 +197,7 @@ class UserClaim:
         fam = self.control if source == "control" and self.control is not None else self.family
         samples = self._samples(data, f"{source}/", fam, predict=False)
         slope, why = self._slope()
-        name = self.title or f"{self.statistic.name} ∝ {self.against.text}^{'H' if self.slope == 'H' else self.slope}"
+        name = self.title or f"{self.statistic.name} ∝ {_power(self.against.text, self.slope)}"
         desc = f"slope of E[{self._describe()}] against {self.against.text} over the grid"
         if slope is not None and self.slope == "H":
             desc += f"; {why}"
@@ -237,7 +237,7 @@ class UserClaim:
         desc = f"E[{self._describe()}] of arch over that of the baseline"
         if self.slope is not None:
             slope, why = self._slope()
-            name = f"ratio ∝ {self.against.text}^{'H' if self.slope == 'H' else self.slope}"
+            name = f"ratio ∝ {_power(self.against.text, self.slope)}"
             return ratio_parts(
                 lambda s: name,
                 desc,
@@ -324,9 +324,16 @@ class UserClaim:
         """One line: what is claimed."""
         stat = f"E[{self.statistic.name}]" if self.scale is None else f"E[{self.statistic.name}]·{self.scale.text}"
         if self.form == "scaling":
-            return f"{stat} ∝ {self.against.text}^{self.slope}"
+            return f"{stat} ∝ {_power(self.against.text, self.slope)}"
         pred = self.predicted.text if isinstance(self.predicted, Expression) else self.predicted
         if self.form == "value":
             return f"{stat} = {pred}"
-        tail = f"∝ {self.against.text}^{self.slope}" if self.slope is not None else f"= {pred}"
+        tail = f"∝ {_power(self.against.text, self.slope)}" if self.slope is not None else f"= {pred}"
         return f"{stat} / {stat}(baseline) {tail}"
+
+
+def _power(base: str, exponent: float | str | None) -> str:
+    """``d^-1``, ``(s^2)^-1``: the regressor raised to the claimed exponent (``H``: the engine's)."""
+    shown = base if base.isidentifier() or base.replace(".", "").isdigit() else f"({base})"
+    value = exponent if isinstance(exponent, str) else f"{exponent:g}"
+    return f"{shown}^{value}"

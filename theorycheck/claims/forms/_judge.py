@@ -178,6 +178,9 @@ def ratio_parts(
                 f"{why}; measured slope {fit.slope:.4g}",
             )
         else:
+            if control:
+                slope = shifted(slope, margins, fit.slope)
+                slope_name = f"{slope_name}: against {slope:.4g} (automatic control)"
             decision = supported_decision(
                 decide(fit.slope, fit.slope_se, slope, margins),
                 [*(t.values for t in treated), *(b.values for b in baseline)],

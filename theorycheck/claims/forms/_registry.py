@@ -34,6 +34,8 @@ __all__ = [
 ENTRY_POINT_GROUP = "theorycheck.claims"
 _REGISTERED: dict[str, tuple[Claim, str]] = {}
 _LOADING: ContextVar[str] = ContextVar("plugin", default="")
+#: entry points already loaded in this process (each is loaded once, as a module is imported once)
+_LOADED_ENTRY_POINTS: set[tuple[str, str]] = set()
 
 
 def _catalogue() -> dict[str, Claim]:
@@ -108,6 +110,9 @@ def load_entry_points() -> list[str]:
     """Load every ``theorycheck.claims`` entry point of the installed packages; returns the IDs they added."""
     added: list[str] = []
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if (ep.name, ep.value) in _LOADED_ENTRY_POINTS:
+            continue
+        _LOADED_ENTRY_POINTS.add((ep.name, ep.value))
         before = set(_REGISTERED)
         token = _LOADING.set(f"entry point {ep.name} ({ep.value})")
         try:
