@@ -339,7 +339,9 @@ def test_results_json_is_read_only_in_the_shapes_run_writes(tmp_path: Path) -> N
     assert load_results(tmp_path / "res").verdicts[0]["claim"] == "x"
 
 
-@pytest.mark.parametrize("command", ["predict", "estimate", "bound", "bench", "run", "claims", "calibrate", "report"])
+@pytest.mark.parametrize(
+    "command", ["predict", "estimate", "bound", "bench", "run", "claims", "calibrate", "report", "check"]
+)
 def test_every_help_text_renders(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     """argparse formats help strings with %: an unescaped % breaks --help (it did once, for calibrate)."""
     with pytest.raises(SystemExit) as info:

@@ -119,7 +119,7 @@ ROWS = [
     urow("one-point slope", "a slope needs at least two distinct values of d", SCALING + "sweep = { d = [8], w = 4 }"),
     urow(
         "control of another grid",
-        "control: must use the claim's sweep",
+        "control.sweep: d=8 but the input 5 has dimension 5",
         SCALING + 'sweep = { d = [8, 16], w = 4 }\ncontrol = { arch = "dense(3) relu dense(10)", input = "5" }',
     ),
     urow("claim id taken", "'sg.thm3' is already a claim", 'form = "scaling"', claim="sg.thm3"),

@@ -163,7 +163,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:
-    from theorycheck.claims import CATALOGUE
+    from theorycheck.claims import CATALOGUE, registered
+    from theorycheck.claims.forms import load_entry_points, load_plugins
+
+    load_plugins(args.plugin, where="--plugin")
+    load_entry_points()
 
     rows: list[dict[str, Any]] = [
         {
@@ -175,7 +179,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
             "prediction": c.formula,
             "parameters": {k: {"default": p.default, "help": p.help} for k, p in c.params.items()},
         }
-        for c in CATALOGUE.values()
+        for c in [*CATALOGUE.values(), *registered().values()]
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -184,7 +188,12 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     for r in rows:
         statement = r["statement"] if len(r["statement"]) <= 90 else r["statement"][:87] + "..."
         print(f"{r['id']:<17}{r['kind']:<12}{'yes' if r['implemented'] else 'no':<13}{statement}")
-    print(f"{sum(r['implemented'] for r in rows)} of {len(rows)} claims implemented")
+    catalogue = [r for r in rows if r["id"] in CATALOGUE]
+    extra = len(rows) - len(catalogue)
+    print(
+        f"{sum(r['implemented'] for r in catalogue)} of {len(catalogue)} catalogue claims implemented"
+        + (f"; {extra} registered user claims" if extra else "")
+    )
     return 0
 
 

@@ -121,13 +121,14 @@ def _print_verdicts(verdicts: list[dict], study: dict) -> None:
         f"{study.get('precision')}, {prov.get('runtime_seconds', 0):.1f} s "
         f"(all cells: {prov.get('compute_seconds', 0):.1f} s of compute)"
     )
-    print(f"{'claim':<17}{'verdict':<14}{'predicted':>11}{'measured':>11}  {'95% CI':<22}{'n':>8}  control")
+    w = max([17, *(len(v["claim"]) + 2 for v in verdicts)])
+    print(f"{'claim':<{w}}{'verdict':<14}{'predicted':>11}{'measured':>11}  {'95% CI':<22}{'n':>8}  control")
     for v in sorted(verdicts, key=lambda v: (_VERDICT_ORDER.get(v["verdict"], 9), v["claim"])):
         ci = f"[{_fmt_num(v['ci'][0])}, {_fmt_num(v['ci'][1])}]" if v.get("ci") else "-"
         control = v["negative_control"] or "-"
         if v.get("control_unable_to_fail"):
             control += " (UNABLE TO FAIL)"
         print(
-            f"{v['claim']:<17}{v['verdict']:<14}{_fmt_num(v['predicted']):>11}{_fmt_num(v['measured']):>11}  "
+            f"{v['claim']:<{w}}{v['verdict']:<14}{_fmt_num(v['predicted']):>11}{_fmt_num(v['measured']):>11}  "
             f"{ci:<22}{v['n_networks']:>8}  {control}"
         )

@@ -294,11 +294,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser(
         "claims",
-        help="list the claim catalogue",
-        description="Every claim of CLAIMS.md: ID, source, kind, whether it is implemented; with "
+        help="list the claim catalogue (and registered user claims)",
+        description="Every claim of CLAIMS.md: ID, source, kind, whether it is implemented; then the claims "
+        "registered by installed packages (entry-point group theorycheck.claims) and by --plugin modules; with "
         "--json also its statement, prediction and study parameters with defaults.",
     )
     c.add_argument("--json", action="store_true", help="print JSON")
+    c.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="also import MODULE and list the claims it registers (repeatable; entry points are always listed)",
+    )
     c.set_defaults(func=_cmd_claims)
 
     cal = sub.add_parser(
