@@ -142,12 +142,13 @@ claim's section. Refuted and inconclusive claims come first.
 
 
 def grid_table(grid: list[dict[str, Any]]) -> str:
-    """The grid of a claim about a family: its variables, d, the estimate with its CI, the prediction."""
+    """The grid of a claim about a family: its variables, d, the estimate with its CI, and the prediction (the
+    claim's for value and ratio claims; the (H) engine's value, where it covers the statistic, for scaling)."""
     if not grid:
         return ""
     fixed = ("d", "estimate", "ci", "predicted", "n")
     variables = [k for k in grid[0] if k not in fixed]
-    header = _cells(*(f"*{text(k)}*" for k in [*variables, "d", "estimate", "95% CI", "predicted", "n"]))
+    header = _cells(*(f"*{text(k)}*" for k in [*variables, "d", "estimate", "95% CI", "prediction", "n"]))
     rows = ",\n".join(
         _cells(
             *(text(r.get(k)) for k in variables),

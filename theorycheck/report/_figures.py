@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.ticker import NullFormatter
 
 __all__ = [
     "convergence_figure",
@@ -84,6 +85,7 @@ def scaling_figure(parts: list[dict[str, Any]]) -> bytes:
                 anchor = math.exp(np.mean(np.log(y)) - pred * np.mean(np.log(x)))
                 ax.plot(grid, anchor * grid**pred, "--", color=_PREDICTED, lw=1, label=f"predicted slope {pred:g}")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log axis run into each other
         if all(v > 0 for v in lo):
             ax.set_yscale("log")
         ax.set_title(_short(part["name"]), fontsize=8)
