@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from theorycheck.claims._base import Claim
+from theorycheck.claims._base import Cell, CellData, Claim, Part
+from theorycheck.claims._common import fixed_verdict_part
 from theorycheck.claims.forms._composite import combine
 from theorycheck.claims.forms._define import build
 from theorycheck.claims.forms._family import Family
@@ -71,12 +72,65 @@ def _graph_variant(claim: Claim, table: dict[str, Any], where: str) -> tuple[Cla
     return claim, {**rest, "architectures": [f"{p.arch} @ {p.input}" for p in fam.points()]}
 
 
+#: the negative control of (S) on a family: a graph where (S) fails (zero padding, 5x5), which the check must flag
+ASYMMETRIC = ("conv(2,3) relu flatten dense(2)", "1x5x5")
+
+
+def _symmetry_variant(claim: Claim, table: dict[str, Any], where: str, source: str) -> tuple[Claim, dict[str, Any]]:
+    """Section 3.2 on a family: does (S) hold at every grid point? Decided exactly from the path degrees."""
+    extra = sorted(set(table) - {"arch", "input", "sweep", "zip"})
+    if extra:
+        raise TheorycheckError(f"{where}.{extra[0]}: sg.symmetry on your family takes arch, input, sweep, zip")
+    fam = Family(table["arch"], table.get("input", ""), table.get("sweep") or {}, bool(table.get("zip")), where)
+    points = fam.points()
+
+    def cells(p: dict[str, Any]) -> list[Cell]:
+        main = [Cell(claim.id, f"graph/{q.label}", "graph", {"arch": q.arch, "input": q.input}) for q in points]
+        return [*main, Cell(claim.id, "control/asymmetric", "graph", {"arch": ASYMMETRIC[0], "input": ASYMMETRIC[1]})]
+
+    def parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
+        names = [f"graph/{q.label}" for q in points] if role == "main" else ["control/asymmetric"]
+        rows = [data[n].iloc[0] for n in names]
+        table_rows = [
+            {"point": n.removeprefix("graph/"), "symmetric": bool(r["symmetric"]), "lemma8 spread": r["lemma8_spread"]}
+            for n, r in zip(names, rows, strict=True)
+        ]
+        broken = [t["point"] for t in table_rows if not t["symmetric"]]
+        what = "every grid point of the family" if role == "main" else f"{ASYMMETRIC[0]} on {ASYMMETRIC[1]}"
+        text = f"(S) fails at {', '.join(broken)}" if broken else f"(S) holds at {what}"
+        return [
+            fixed_verdict_part(
+                f"(S) holds ({what})",
+                "decided exactly from the path degrees (Lemma 8 sums)",
+                "refuted" if broken else "verified",
+                text,
+                table_rows,
+            )
+        ]
+
+    variant = Claim(
+        claim.id,
+        f"{claim.source}; on a user family ({source})",
+        "graph",
+        "The symmetry assumption (S) holds on every graph of the family (Section 3.2).",
+        claim.formula,
+        True,
+        {},
+        cells,
+        parts,
+        definition=dict(table),
+    )
+    return variant, {}
+
+
 def on_family(claim: Claim, table: dict[str, Any], *, where: str, source: str) -> tuple[Claim, dict[str, Any]]:
     """The catalogue ``claim`` checked on the family in ``table``; returns the claim and its remaining parameters."""
     if claim.id in GRAPH_THEOREMS:
         return _graph_variant(claim, table, where)
+    if claim.id == "sg.symmetry":
+        return _symmetry_variant(claim, table, where, source)
     if claim.id not in FAMILY_THEOREMS:
-        takes = ", ".join([*FAMILY_THEOREMS, *GRAPH_THEOREMS])
+        takes = ", ".join([*FAMILY_THEOREMS, *GRAPH_THEOREMS, "sg.symmetry"])
         raise TheorycheckError(f"{where}.arch: {claim.id} does not take a user family; these do: {takes}")
     statements, assumptions = FAMILY_THEOREMS[claim.id]
     ratio = statements[0][0] == "ratio"
@@ -123,4 +177,4 @@ def _member(
 
 def family_theorems() -> list[str]:
     """IDs of the catalogue claims that take a user family."""
-    return [*FAMILY_THEOREMS, *GRAPH_THEOREMS]
+    return [*FAMILY_THEOREMS, *GRAPH_THEOREMS, "sg.symmetry"]
