@@ -18,6 +18,7 @@ from theorycheck.graph._builder import serial as serial
 from theorycheck.graph._builder import sigmoid as sigmoid
 from theorycheck.graph._builder import softplus as softplus
 from theorycheck.graph._builder import tanh as tanh
+from theorycheck.graph._from_module import from_module as from_module
 from theorycheck.graph._init import Init as Init
 from theorycheck.graph._nodes import ACTIVATIONS as ACTIVATIONS
 from theorycheck.graph._nodes import PADDINGS as PADDINGS
@@ -56,6 +57,7 @@ __all__ = [
     "Flatten",
     "GlobalAvgPool",
     "GlobalMaxPool",
+    "GraphModule",
     "Init",
     "MaxPool",
     "Node",
@@ -69,6 +71,7 @@ __all__ = [
     "dense",
     "flatten",
     "format_shape",
+    "from_module",
     "globalavgpool",
     "globalmaxpool",
     "identity",
@@ -82,4 +85,14 @@ __all__ = [
     "sigmoid",
     "softplus",
     "tanh",
+    "to_module",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``to_module`` and ``GraphModule`` import torch: loaded on first use, so that parsing stays light."""
+    if name in ("to_module", "GraphModule"):
+        from theorycheck.graph import _to_module
+
+        return getattr(_to_module, name)
+    raise AttributeError(f"module 'theorycheck.graph' has no attribute {name!r}")
