@@ -10,10 +10,32 @@ from pathlib import Path
 from typing import Any
 
 from theorycheck.cli._output import _print_estimate, _print_kernel, _print_prediction, _print_verdicts, _progress_bar
+from theorycheck.errors import TheorycheckError
+
+
+def _module_arch(args: argparse.Namespace) -> Any:
+    """ARCH, or the graph of ``--module pkg.mod:factory`` (imported, as pytest imports plugins; never evaluated)."""
+    if (args.arch is None) == (args.module is None):
+        raise TheorycheckError("give an architecture ARCH or --module PKG.MOD:FACTORY (one of the two)")
+    if args.module is None:
+        return args.arch
+    from theorycheck._imports import import_object
+    from theorycheck.graph import from_module
+
+    factory = import_object(args.module, what="--module")
+    if not callable(factory):
+        raise TheorycheckError(f"--module: {args.module} is not callable")
+    try:
+        module = factory()
+    except Exception as exc:
+        raise TheorycheckError(f"--module: {args.module}() failed: {type(exc).__name__}: {exc}") from None
+    return from_module(module, args.input)
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from theorycheck.theory import kernel_summary, predict
+
+    args.arch = _module_arch(args)
 
     if args.level == "kernel":
         from tqdm import tqdm

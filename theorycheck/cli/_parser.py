@@ -127,7 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("arch", metavar="ARCH", help=_ARCH_HELP)
+    p.add_argument("arch", metavar="ARCH", nargs="?", default=None, help=_ARCH_HELP + "; or give --module")
+    p.add_argument(
+        "--module",
+        default=None,
+        metavar="PKG.MOD:FACTORY",
+        help="an nn.Module from an importable factory (called without arguments), converted with torch.fx",
+    )
     p.add_argument("--input", required=True, metavar="SHAPE", help=_INPUT_HELP)
     p.add_argument("--output", type=_nonnegative_int, default=0, metavar="K", help="index of the logit f_K (default 0)")
     p.add_argument(

@@ -314,6 +314,11 @@ def from_module(module: Any, input_shape: Shape | str | int, *, init: Init = HE)
         raise TheorycheckError(f"from_module needs an nn.Module, got {type(module).__name__}")
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     conv = _Converter(module, init)
+    for node in conv.nodes:  # refuse the first module (in forward order) the DSL cannot express
+        if node.op == "call_module":
+            preds = conv._preds(node)
+            conv._module(node, preds[0] if preds else None)
+    conv.used.clear()
     out = next(n for n in conv.nodes if n.op == "output")
     result = out.args[0]
     if not hasattr(result, "op"):

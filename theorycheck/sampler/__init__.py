@@ -1,5 +1,7 @@
 """Batched Monte Carlo sampling of random networks and their input gradients."""
 
+from theorycheck.sampler._modules import he_init as he_init
+from theorycheck.sampler._modules import sample_module as sample_module
 from theorycheck.sampler._precision import PRECISIONS as PRECISIONS
 from theorycheck.sampler._program import Program as Program
 from theorycheck.sampler._program import compile_program as compile_program
@@ -16,6 +18,8 @@ __all__ = [
     "Program",
     "SampleResult",
     "compile_program",
+    "he_init",
     "resolve_device",
     "sample",
+    "sample_module",
 ]

@@ -82,12 +82,9 @@ def load_plugins(modules: Iterable[str], *, where: str = "study.plugins", search
 
     Modules are found on ``sys.path``, after the ``search`` folders (a study's folder) and the working directory,
     as ``python -m`` and pytest would find them."""
-    import os
-    import sys
+    from theorycheck._imports import searchable
 
-    for folder in [os.getcwd(), *search][::-1]:
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
+    searchable(search)
     added: list[str] = []
     for name in modules:
         if not isinstance(name, str) or not name or not all(p.isidentifier() for p in name.split(".")):

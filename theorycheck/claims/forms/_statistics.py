@@ -25,7 +25,6 @@ User statistics: :func:`statistic` registers ``fn(grad, logits, x) -> (B,)`` (fl
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -130,16 +129,14 @@ def get_statistic(name: str, *, where: str = "statistic") -> Statistic:
 
 def load_reducer(ref: str) -> Callable[..., Any]:
     """The function behind ``"module:qualname"`` (already registered in this process, or imported)."""
+    from theorycheck._imports import import_object
+
     if ref in _FUNCTIONS:
         return _FUNCTIONS[ref]
-    module, _, qualname = ref.partition(":")
-    try:
-        obj: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise TheorycheckError(f"cannot import the statistic {ref}: {exc}") from None
-    return obj
+    fn = import_object(ref, what="statistic")
+    if not callable(fn):
+        raise TheorycheckError(f"statistic {ref} is not a function")
+    return fn
 
 
 def gradients(target: str, n_logits: int, output: int = 0) -> list[str]:

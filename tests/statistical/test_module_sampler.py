@@ -1,0 +1,74 @@
+"""The module-family sampler (torch.func) against the DSL sampler, on a model both can run: the paper's CNN.
+
+Two-sample test of E[(∂f/∂x_i)²] (mean over inputs, per network) between 6000 DSL networks and 6000 module
+networks (He init). The per-network values have a coefficient of variation near 0.45 here, so the relative
+difference of the means has a standard error of about 0.45·√(2/6000) = 0.8%: a 2% shift is 2.5 standard errors
+away, and the planted 2% shift below (the logit layer's gain 2.04 instead of 2) must be rejected at α = 5%.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from examples.modules import bn_resnet, paper_cnn
+from theorycheck.sampler import he_init, sample, sample_module
+
+pytestmark = pytest.mark.statistical
+
+NETWORKS = 6000
+ALPHA = 0.05
+PAPER_CNN = "conv(8,3,padding=circular) relu conv(8,3,stride=2,padding=circular) relu flatten dense(10)"
+
+
+def _p_value(a: np.ndarray, b: np.ndarray) -> float:
+    """Welch's two-sided test of equal means."""
+    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+@pytest.fixture(scope="module")
+def dsl() -> np.ndarray:
+    return sample(PAPER_CNN, "3x16x16", networks=NETWORKS, seed=21).rows["logit.coord_var"]
+
+
+def test_module_and_dsl_samplers_agree(dsl: np.ndarray) -> None:
+    mod = sample_module(paper_cnn, "3x16x16", networks=NETWORKS, seed=22, init=he_init).rows["logit.coord_var"]
+    cv = math.sqrt(dsl.var() / dsl.mean() ** 2)
+    assert 2.0 * cv * math.sqrt(2 / NETWORKS) < 0.02, "the stated power does not hold at this budget"
+    assert _p_value(dsl, mod) > ALPHA, (dsl.mean(), mod.mean())
+
+
+def test_a_two_percent_shift_is_seen(dsl: np.ndarray) -> None:
+    def shifted(module: torch.nn.Module, generator: torch.Generator) -> None:
+        he_init(module, generator)
+        with torch.no_grad():
+            module[-1].weight.mul_(math.sqrt(1.02))  # type: ignore[index,union-attr,operator]
+
+    mod = sample_module(paper_cnn, "3x16x16", networks=NETWORKS, seed=22, init=shifted).rows["logit.coord_var"]
+    assert _p_value(dsl, mod) < ALPHA, (dsl.mean(), mod.mean())
+
+
+def test_rows_do_not_depend_on_the_chunk() -> None:
+    a = sample_module(paper_cnn, "3x16x16", networks=40, seed=3, chunk=8, targets=("logit", "loss"))
+    b = sample_module(paper_cnn, "3x16x16", networks=40, seed=3, chunk=40, targets=("logit", "loss"))
+    for key in ("logit.coord_var", "loss.l1", "f0"):
+        assert np.array_equal(a.rows[key], b.rows[key]), key
+    c = sample_module(paper_cnn, "3x16x16", networks=20, seed=3, start=20, chunk=8, targets=("logit", "loss"))
+    assert np.array_equal(c.rows["loss.l1"], b.rows["loss.l1"][20:])
+
+
+def test_a_wrong_input_shape_is_one_clear_error() -> None:
+    from theorycheck.errors import TheorycheckError
+
+    with pytest.raises(TheorycheckError, match=r"the module fails on inputs of shape \(1, \*\(3, 8, 8\)\)"):
+        sample_module(paper_cnn, "3x8x8", networks=4, seed=0)
+
+
+def test_a_batchnorm_factory_is_measured() -> None:
+    res = sample_module(bn_resnet, "3x16x16", networks=64, seed=1, targets=("logits", "loss"), loss_class="random")
+    assert res.n_networks == 64 and np.isfinite(res.rows["loss.sq_norm"]).all()
+    assert len(res.gradients) == 11  # 10 logits and the loss
