@@ -78,3 +78,24 @@ def test_search_is_reproducible() -> None:
     a = search(prop, budget=50, seed=3)
     b = search(prop, budget=50, seed=3)
     assert [(r.max_violation, r.counterexample) for r in a] == [(r.max_violation, r.counterexample) for r in b]
+
+
+def test_lemma_a1_checker_is_not_fooled_by_a_cancelling_point() -> None:
+    """Hypothesis found x + αq = 0 up to round-off (w = [0 0; 0 0; 0 0; 2.32 0], x = (1.75, 0), q = (-2, 0)): the
+    gap relative to |x + αq| was 1. Relative to the summed terms' scale it is at round-off; the sign-error mutant
+    of eq. 7 is still caught at the same input."""
+    import torch
+
+    from theorycheck.properties import PROPERTIES
+
+    raw = {
+        "w": torch.tensor([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [2.32, 0.0]], dtype=torch.float64),
+        "b": torch.zeros(4, dtype=torch.float64),
+        "x": torch.tensor([1.75, 0.0], dtype=torch.float64),
+        "q": torch.tensor([-2.0, 0.0], dtype=torch.float64),
+    }
+    prop = PROPERTIES["pk.lemmaA1"].parts[0]
+    mutant = PROPERTIES["pk.lemmaA1"].controls[0]
+    struct = {"classes": 4, "dim": 2}
+    assert float(prop.violation(struct, raw)) <= prop.tolerance
+    assert float(mutant.violation({**struct, "mutant": True}, raw)) > mutant.tolerance

@@ -430,8 +430,10 @@ def _lemma_a1(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
     if struct.get("mutant"):  # a sign error in eq. 7
         alpha = -alpha
     point = x + alpha * q
+    # relative to the round-off scale of the terms summed (x and αq separately): at a point that cancels to ~0,
+    # |point| alone would turn an ε-sized residue into a relative gap of 1 (found by hypothesis, 2026-12-02)
     gap = ((w[c] - w[cp]) @ point + b[c] - b[cp]).abs() / (
-        (w[c] - w[cp]).abs() @ point.abs() + (b[c] - b[cp]).abs() + TINY
+        (w[c] - w[cp]).abs() @ (x.abs() + (alpha * q).abs()) + (b[c] - b[cp]).abs() + TINY
     )
     return torch.maximum(torch.maximum(-alpha, alpha - 1), gap - 1e-12)
 
