@@ -50,11 +50,12 @@ class ResNet(nn.Module):
         return self.head(self.blocks(self.stem(x)))
 
 
-def plain_resnet(c: int = 8, blocks: int = 2) -> nn.Module:
-    """The ResNet without BatchNorm and biases: expressible, so (H) and the kernel level predict it."""
+def plain_resnet(r: int | None = None, c: int = 8, blocks: int = 2) -> nn.Module:
+    """The ResNet without BatchNorm and biases: expressible, so (H) and the kernel level predict it. (A claim's
+    factory receives every sweep variable; this network does not depend on the resolution ``r``.)"""
     return ResNet(c, blocks, bn=False)
 
 
-def bn_resnet(c: int = 8, blocks: int = 2) -> nn.Module:
+def bn_resnet(r: int | None = None, c: int = 8, blocks: int = 2) -> nn.Module:
     """The ResNet with BatchNorm and biases: measured only."""
     return ResNet(c, blocks, bn=True)

@@ -9,6 +9,7 @@ away, and the planted 2% shift below (the logit layer's gain 2.04 instead of 2) 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,3 +73,38 @@ def test_a_batchnorm_factory_is_measured() -> None:
     res = sample_module(bn_resnet, "3x16x16", networks=64, seed=1, targets=("logits", "loss"), loss_class="random")
     assert res.n_networks == 64 and np.isfinite(res.rows["loss.sq_norm"]).all()
     assert len(res.gradients) == 11  # 10 logits and the loss
+
+
+def test_module_families_in_a_study_with_their_report(tmp_path: Path) -> None:
+    """examples/module_claims.toml: the BatchNorm ResNet is measured (verified ∝ 1/d), the plain one follows the
+    (H) engine's exponent; both controls refuted; the report typesets their sections."""
+    from theorycheck.report import build_report
+    from theorycheck.study import run_study
+
+    res = run_study(Path(__file__).parents[2] / "examples" / "module_claims.toml", tmp_path / "run")
+    assert {v["claim"]: (v["verdict"], v["negative_control"]) for v in res.verdicts} == {
+        "mine.bn_resnet": ("verified", "refuted"),
+        "mine.plain_resnet": ("verified", "refuted"),
+    }
+    assert build_report(tmp_path / "run", tmp_path / "modules.pdf").stat().st_size > 10_000
+
+
+def test_theory_for_a_module_that_does_not_convert_is_not_covered() -> None:
+    from theorycheck.claims import scaling
+    from theorycheck.testing import check
+
+    claim = scaling(
+        "mine.bn_h",
+        module="examples.modules:bn_resnet",
+        input="3x{r}x{r}",
+        sweep={"r": [8, 16]},
+        statistic="grad_sq_norm",
+        slope="H",
+        networks=16,
+    )
+    outcome = check(claim)
+    assert outcome.verdict == "not covered"
+    assert (
+        "does not convert to a graph: stem (Conv2d): has a bias"
+        in outcome.result["parts"][0]["decision"]["explanation"]
+    )

@@ -92,6 +92,26 @@ def execute_cell(
             reducers=_reducers(params.get("reducers", [])),
         )
         return pd.DataFrame(res.rows), res.provenance, res.maps
+    if cell.kind == "module":
+        from theorycheck._imports import import_object
+        from theorycheck.sampler import he_init, sample_module
+
+        res = sample_module(
+            import_object(params["module"], what="module"),
+            params["input"],
+            networks=cell.networks,
+            start=cell.start,
+            seed=seed,
+            variables=params.get("variables", {}),
+            targets=tuple(params.get("targets", ["logit"])),
+            loss_class=params.get("loss_class", "argmax"),
+            init=he_init if params.get("init") == "he" else None,
+            device=device,
+            precision=precision,
+            q=params.get("q"),
+            reducers=_reducers(params.get("reducers", [])),
+        )
+        return pd.DataFrame(res.rows), res.provenance, {}
     if cell.kind == "paths":
         from theorycheck.sampler._paths import lemma9_rows, path_products
 

@@ -106,7 +106,7 @@ def check_scheduler_address(address: str) -> None:
 
 
 #: cells of these kinds use the study's device; every other kind runs on the CPU
-DEVICE_KINDS = frozenset({"sample"})
+DEVICE_KINDS = frozenset({"sample", "module"})
 
 
 class _Executor:
@@ -207,7 +207,7 @@ def _claim_looks(spec: StudySpec, cid: str, streams: dict[str, list[Cell]]) -> t
 
 
 #: cells whose streams the runner doubles when their claim (or its control) is inconclusive
-DOUBLING_KINDS = ("sample", "paths")
+DOUBLING_KINDS = ("sample", "paths", "module")
 
 
 def _evaluate(spec: StudySpec, store: ResultStore, streams: dict[str, list[Cell]]) -> dict[str, ClaimResult]:

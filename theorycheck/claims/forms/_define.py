@@ -41,6 +41,8 @@ FIELDS: dict[str, str] = {
     "title": "the part's title in tables and reports (default: the formula)",
     "form": "scaling, value or ratio",
     "arch": "architecture template with {name} placeholders",
+    "module": "in place of arch: an nn.Module factory 'pkg.mod:factory' called with the sweep's variables",
+    "init": "module families: 'reset' (the modules' own reset_parameters, default) or 'he' (He et al. 2015)",
     "input": "input-shape template, e.g. '{d}' or '3x{r}x{r}'",
     "sweep": "table name = value (fixed) or [values] (an axis)",
     "zip": "true: pair the axes instead of their product",
@@ -96,13 +98,22 @@ def _side_family(where: str, field: str, value: Any, main: Family) -> Family | N
         return value
     if not isinstance(value, Mapping):
         raise _fail(where, field, f"must be a table {{ arch = ..., input = ... }}, got {value!r}")
-    extra = sorted(set(value) - {"arch", "input"})
+    extra = sorted(set(value) - {"arch", "input", "module"})
     if extra:
-        raise _fail(where, f"{field}.{extra[0]}", "unknown field; give arch and, if it differs, input")
-    if "arch" not in value:
-        raise _fail(where, field, "needs arch = '...' (a template over the claim's sweep)")
-    arch, shape = value["arch"], value.get("input", main.input)
-    return Family(arch, shape, main.sweep, main.zip, f"{where}.{field}", main.label, strict=False)
+        raise _fail(where, f"{field}.{extra[0]}", "unknown field; give arch (or module) and, if it differs, input")
+    if "arch" not in value and "module" not in value:
+        raise _fail(where, field, "needs arch = '...' (a template over the claim's sweep) or module = 'pkg.mod:f'")
+    shape = value.get("input", main.input)
+    return Family(
+        value.get("arch", ""),
+        shape,
+        main.sweep,
+        main.zip,
+        f"{where}.{field}",
+        main.label,
+        strict=False,
+        module=value.get("module"),
+    )
 
 
 def build(claim_id: str, form: str, where: str, *, source: str = "user claim", **fields: Any) -> UserClaim:
@@ -117,14 +128,28 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
     unknown = sorted(k for k in fields if k not in FIELDS)
     if unknown:
         raise _fail(where, unknown[0], f"unknown field{suggest(unknown[0], FIELDS)}; fields: {', '.join(FIELDS)}")
-    for required in ("arch", "input"):
+    module = fields.get("module")
+    if module is not None and fields.get("arch") is not None:
+        raise _fail(where, "module", "give arch or module, not both")
+    if module is not None and not isinstance(module, str):
+        raise _fail(where, "module", f"must be 'pkg.mod:factory', got {module!r}")
+    for required in ("arch", "input") if module is None else ("input",):
         if fields.get(required) is None:
             raise _fail(where, required, f"missing: a claim about a family needs {required} ({FIELDS[required]})")
+    init = fields.get("init", "reset")
+    if init not in ("reset", "he"):
+        raise _fail(where, "init", f"must be 'reset' or 'he', got {init!r}")
     label = fields.get("label")
     if label is not None and not isinstance(label, str):
         raise _fail(where, "label", f"must be a template string, got {label!r}")
     family = Family(
-        fields["arch"], fields["input"], fields.get("sweep") or {}, bool(fields.get("zip", False)), where, label
+        fields.get("arch") or "",
+        fields["input"],
+        fields.get("sweep") or {},
+        bool(fields.get("zip", False)),
+        where,
+        label,
+        module=module,
     )
     allowed = set(family.sweep) | set(DERIVED)
     stat = get_statistic(fields.get("statistic", "coord_var"), where=f"{where}.statistic")
@@ -211,6 +236,7 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
         source,
         definition={"form": form, **{k: v for k, v in fields.items() if v is not None}},
         title=title,
+        init=init,
     )
     for p in family.points():  # expressions evaluate at every point, now
         for expr in (claim.scale, predicted if isinstance(predicted, Expression) else None):
@@ -231,7 +257,7 @@ def _python(form: str, claim_id: str, fields: dict[str, Any]) -> Claim:
 def scaling(
     claim_id: str,
     *,
-    arch: str,
+    arch: str | None = None,
     input: str,
     slope: float | str,
     sweep: Mapping[str, Any] | None = None,
@@ -243,13 +269,15 @@ def scaling(
     """A scaling claim: ``E[statistic] ∝ against^slope`` over the family's grid.
 
     Args:
-        arch, input, sweep: the family (templates and the grid; see :class:`Family`).
+        arch, input, sweep: the family (templates and the grid; see :class:`Family`); or
+            ``module="pkg.mod:factory"`` in place of ``arch``: an nn.Module factory called with the sweep's
+            variables, sampled with ``torch.func`` (``init="reset"`` or ``"he"``).
         slope: the exponent, or ``"H"`` for the one the (H) engine predicts on this grid.
         statistic: per-network statistic of the input gradient (``FIELDS["statistic"]``).
         target: ``logit`` (logit 0), ``logits`` (all, averaged) or ``loss``.
         against: the regressor, an expression over the sweep names, ``d`` and ``width``.
         options: ``statement``, ``margin``, ``band``, ``networks``, ``control``, ``scale``, ``q``,
-            ``loss_class``, ``zip``, ``source`` (see :data:`FIELDS`).
+            ``loss_class``, ``zip``, ``label``, ``title``, ``source`` (see :data:`FIELDS`).
     """
     return _python(
         "scaling",
@@ -270,7 +298,7 @@ def scaling(
 def value(
     claim_id: str,
     *,
-    arch: str,
+    arch: str | None = None,
     input: str,
     predicted: str | float,
     sweep: Mapping[str, Any] | None = None,
@@ -289,7 +317,7 @@ def value(
 def ratio(
     claim_id: str,
     *,
-    arch: str,
+    arch: str | None = None,
     input: str,
     baseline: Mapping[str, str],
     sweep: Mapping[str, Any] | None = None,

@@ -47,6 +47,10 @@ class Point:
     outputs: int = 1
     #: the point's name in cell IDs and tables (default ``"d=64,w=256"``: the swept variables; ``"all"``)
     name: str = ""
+    #: a module family's factory (``"pkg.mod:factory"``), called with the point's variables; ``arch`` is then its
+    #: graph when it converts (torch.fx), else ``""`` and ``unconverted`` says why
+    module: str | None = None
+    unconverted: str = ""
 
     @property
     def label(self) -> str:
@@ -110,9 +114,13 @@ class Family:
     label: str | None = None
     #: refuse sweep names no template uses (off for a claim's baseline and control, which share its sweep)
     strict: bool = True
+    #: a module factory ``"pkg.mod:factory"`` in place of ``arch``: it receives the sweep's variables
+    module: str | None = None
 
     def __post_init__(self) -> None:
         for name, text in (("arch", self.arch), ("input", self.input)):
+            if name == "arch" and self.module is not None:
+                continue
             if not isinstance(text, str) or not text.strip():
                 raise TheorycheckError(f"{self.where}.{name}: must be a non-empty string, got {text!r}")
         if not isinstance(self.sweep, Mapping):
@@ -141,7 +149,7 @@ class Family:
                 raise TheorycheckError(
                     f"{self.where}.sweep.width: 'width' is derived (the widest weighted layer); call the variable w"
                 )
-            if name not in used and self.strict:
+            if name not in used and self.strict and self.module is None:  # a factory receives every variable
                 raise TheorycheckError(
                     f"{self.where}.sweep.{name}: no placeholder {{{name}}} in arch or input uses it; remove it or "
                     f"use it in the template"
@@ -191,6 +199,41 @@ class Family:
         """Every grid point, validated when the family was built (shape inference on each architecture)."""
         return list(self._points)  # type: ignore[attr-defined]
 
+    def _module_point(self, variables: dict[str, Any], input_text: str, shown: str) -> Point:
+        """A module family's point: the factory's module, converted to a graph when the DSL expresses it."""
+        from theorycheck._imports import import_object
+        from theorycheck.graph import from_module, parse_input_shape
+
+        assert self.module is not None
+        factory = import_object(self.module, what=f"{self.where}.module")
+        fixed = {k: v for k, v in self.sweep.items() if not isinstance(v, list)}
+        try:
+            module = factory(**{**fixed, **variables})
+        except Exception as exc:
+            raise TheorycheckError(
+                f"{self.where}.module: {self.module}({shown}) failed: {type(exc).__name__}: {exc}"
+            ) from None
+        shape = parse_input_shape(input_text)
+        try:
+            arch, why = from_module(module, shape).to_text(), ""
+        except TheorycheckError as exc:
+            arch, why = "", str(exc)
+        import torch
+
+        try:
+            with torch.no_grad():
+                logits = module.eval()(torch.zeros((1, *shape)))
+        except Exception as exc:
+            raise TheorycheckError(
+                f"{self.where}.module: {self.module}({shown}) fails on inputs (1, *{shape}): "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        if logits.ndim != 2:
+            raise TheorycheckError(f"{self.where}.module: {self.module}({shown}) must return (1, K) logits")
+        return Point(
+            variables, arch, input_text, math.prod(shape), 0, int(logits.shape[1]), module=self.module, unconverted=why
+        )
+
     def _build_points(self) -> list[Point]:
         from theorycheck.graph import Architecture, parse_input_shape
         from theorycheck.theory._frames import annotate
@@ -199,6 +242,9 @@ class Family:
         for variables in self._assignments():
             arch_text, input_text = self.instantiate(variables)
             shown = ",".join(f"{k}={_text(v)}" for k, v in variables.items()) or "the grid point"
+            if self.module is not None:
+                out.append(self._module_point(variables, input_text, shown))
+                continue
             try:
                 arch = Architecture.parse(arch_text)
                 shape = parse_input_shape(input_text)
@@ -230,4 +276,11 @@ class Family:
 
     def to_dict(self) -> dict[str, Any]:
         """The family's fields (for hashing and reports)."""
-        return {"arch": self.arch, "input": self.input, "sweep": dict(self.sweep), "zip": self.zip, "label": self.label}
+        return {
+            "arch": self.arch,
+            "module": self.module,
+            "input": self.input,
+            "sweep": dict(self.sweep),
+            "zip": self.zip,
+            "label": self.label,
+        }

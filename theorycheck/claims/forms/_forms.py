@@ -71,11 +71,21 @@ class UserClaim:
     assumptions: tuple[Assumption, ...] = ()
     #: the part's title in tables and reports (default: the claim's formula)
     title: str = ""
+    #: module families: "reset" (each module's reset_parameters) or "he" (He et al.: N(0, 2/fan_in), zero biases)
+    init: str = "reset"
     definition: dict[str, Any] = field(default_factory=dict, compare=False)
 
     # -- cells -----------------------------------------------------------------------------------
     def _cell_params(self, point: Point) -> dict[str, Any]:
         params: dict[str, Any] = {"arch": point.arch, "input": point.input, "targets": [self.target]}
+        if point.module is not None:  # a module family: the factory, its variables and the init
+            params = {
+                "module": point.module,
+                "variables": dict(point.variables),
+                "input": point.input,
+                "targets": [self.target],
+                "init": self.init,
+            }
         if self.target == "loss":
             params["loss_class"] = self.loss_class
         if self.q is not None:
@@ -100,11 +110,11 @@ class UserClaim:
         out = []
         for role in ("main", "control"):
             for prefix, fam in self._arms(role):
-                out += [Cell(self.id, prefix + p.label, "sample", self._cell_params(p), networks) for p in fam.points()]
+                out += [Cell(self.id, prefix + p.label, _kind(p), self._cell_params(p), networks) for p in fam.points()]
         if self.form == "ratio" and self.control is not None:
             assert self.baseline is not None
             out += [
-                Cell(self.id, "control/baseline/" + p.label, "sample", self._cell_params(p), networks)
+                Cell(self.id, "control/baseline/" + p.label, _kind(p), self._cell_params(p), networks)
                 for p in self.baseline.points()
             ]
         return out
@@ -114,6 +124,8 @@ class UserClaim:
         return 1.0 if self.scale is None else self.scale(point.scope)
 
     def _theory(self, level: str, point: Point) -> tuple[float | None, str]:
+        if point.module is not None and not point.arch:
+            return None, f"{point.module} at {point.label} does not convert to a graph: {point.unconverted}"
         value, why = theory_value(self.statistic, level, point, target=self.target, n_logits=point.outputs)
         return (None, why) if value is None else (value * self._scale(point), why)
 
@@ -337,3 +349,8 @@ def _power(base: str, exponent: float | str | None) -> str:
     shown = base if base.isidentifier() or base.replace(".", "").isdigit() else f"({base})"
     value = exponent if isinstance(exponent, str) else f"{exponent:g}"
     return f"{shown}^{value}"
+
+
+def _kind(point: Point) -> str:
+    """The cell kind of a grid point: the DSL sampler, or the module-family sampler."""
+    return "sample" if point.module is None else "module"
