@@ -166,32 +166,22 @@ def _cmd_check(args: argparse.Namespace) -> int:
         check_output_file(args.report, "--report")
     claim = _claim(args)
     t0 = time.perf_counter()
-    with cell_progress() as progress:
+    import tempfile
+
+    with cell_progress() as progress, tempfile.TemporaryDirectory(prefix="theorycheck-check-") as tmp:
+        result = run_claims(
+            [claim],
+            networks=args.networks,
+            seed=args.seed,
+            device=args.device,
+            max_networks=args.max_networks,
+            out=tmp,
+            progress=progress,
+        )
         if args.report is not None:
-            import tempfile
+            from theorycheck.report import build_report
 
-            with tempfile.TemporaryDirectory(prefix="theorycheck-check-") as tmp:
-                result = run_claims(
-                    [claim],
-                    networks=args.networks,
-                    seed=args.seed,
-                    device=args.device,
-                    max_networks=args.max_networks,
-                    out=tmp,
-                    progress=progress,
-                )
-                from theorycheck.report import build_report
-
-                build_report(tmp, args.report)
-        else:
-            result = run_claims(
-                [claim],
-                networks=args.networks,
-                seed=args.seed,
-                device=args.device,
-                max_networks=args.max_networks,
-                progress=progress,
-            )
+            build_report(tmp, args.report)
     r = result.results[claim.id]
     summary = _summary(r, args, time.perf_counter() - t0, result.study.get("provenance", {}))
     if args.json:

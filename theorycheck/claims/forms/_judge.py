@@ -40,6 +40,13 @@ def shifted(predicted: float, margins: Margins, measured: float) -> float:
     return predicted * (1 + 2 * margins.band) if up else predicted / (1 + 2 * margins.band)
 
 
+def _slope_not_covered(fit: Any, margins: Margins, why: str) -> Decision:
+    """No predicted exponent: the fitted slope with its interval, and why the theory gives none."""
+    lo, hi = fit.slope_ci
+    text = f"{why}; measured slope {fit.slope:.4g} [{lo:.4g}, {hi:.4g}]"
+    return Decision("not covered", fit.slope, fit.slope_se, fit.slope_ci, None, None, None, None, margins, text)
+
+
 def not_covered(name: str, description: str, reason: str, table: list[dict[str, Any]] | None = None) -> Part:
     """A part the theory makes no prediction for, with the reason."""
     return Part(
@@ -78,18 +85,7 @@ def scaling_part(
         table.append({**_row(s, est.mean, est.ci, est.n), "level": s.x, "mean": est.mean})
     fit = fit_power_law(np.concatenate(xs), np.concatenate(ys))
     if slope is None:
-        decision = Decision(
-            "not covered",
-            fit.slope,
-            fit.slope_se,
-            fit.slope_ci,
-            None,
-            None,
-            None,
-            None,
-            margins,
-            f"{why}; measured slope {fit.slope:.4g} [{fit.slope_ci[0]:.4g}, {fit.slope_ci[1]:.4g}]",
-        )
+        decision = _slope_not_covered(fit, margins, why)
     else:
         if control:
             slope = shifted(slope, margins, fit.slope)
@@ -165,18 +161,7 @@ def ratio_parts(
     if slope is not None or slope_name:
         fit = fit_ratio_power_law([t.x for t in treated], [t.values for t in treated], [b.values for b in baseline])
         if slope is None:
-            decision = Decision(
-                "not covered",
-                fit.slope,
-                fit.slope_se,
-                fit.slope_ci,
-                None,
-                None,
-                None,
-                None,
-                margins,
-                f"{why}; measured slope {fit.slope:.4g}",
-            )
+            decision = _slope_not_covered(fit, margins, why)
         else:
             if control:
                 slope = shifted(slope, margins, fit.slope)
