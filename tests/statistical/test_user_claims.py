@@ -56,7 +56,7 @@ def test_examples_report_their_grids(examples: dict[str, Any]) -> None:
         assert row["ci"][0] <= row["predicted"] <= row["ci"][1] or abs(row["estimate"] / row["predicted"] - 1) < 0.03
     assert examples["results"]["mine.fc_coords"]["source"] == f"user claim ({ROOT / 'examples' / 'user_claims.toml'})"
     assert examples["pdf"].stat().st_size > 10_000
-    from theorycheck.report._document import grid_table
+    from theorycheck.report._tables import grid_table
 
     assert "*Grid.*" in grid_table(grid) and "4096" in grid_table(grid)
 

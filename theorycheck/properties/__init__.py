@@ -1,5 +1,6 @@
 """Identities and inequalities as properties, searched adversarially for counterexamples."""
 
+from theorycheck.properties import _linear, _smooth  # noqa: F401  (they add their claims to PROPERTIES)
 from theorycheck.properties._catalogue import PROPERTIES as PROPERTIES
 from theorycheck.properties._catalogue import PropertyClaim as PropertyClaim
 from theorycheck.properties._catalogue import planted_false_inequality as planted_false_inequality

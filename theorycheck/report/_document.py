@@ -2,59 +2,28 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 from theorycheck.calibration import MEASURED_COVERAGE
 from theorycheck.claims import CATALOGUE
 from theorycheck.report import _figures as fig
+from theorycheck.report._tables import (
+    VERDICT_COLOURS,
+    cells,
+    explanations,
+    grid_table,
+    levels_table,
+    num,
+    parts_table,
+    text,
+    verdict_badge,
+)
 from theorycheck.stats import MIN_TAIL_INDEX
 
 __all__ = ["VERDICT_COLOURS", "document"]
 
-VERDICT_COLOURS = {
-    "verified": 'rgb("#1b7837")',
-    "approximate": 'rgb("#b35806")',
-    "refuted": 'rgb("#c51b7d")',
-    "inconclusive": 'rgb("#5e3c99")',
-    "not covered": 'rgb("#666666")',
-    "error": 'rgb("#000000")',
-}
 _ORDER = {"error": 0, "refuted": 1, "inconclusive": 2, "approximate": 3, "verified": 4, "not covered": 5}
-
-
-def text(value: Any) -> str:
-    """A typst string literal (markup characters in the value stay literal)."""
-    s = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'#"{s}"'
-
-
-def num(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            return "–"
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-def _ci(ci: Any) -> str:
-    return "–" if not ci else f"[{num(ci[0])}, {num(ci[1])}]"
-
-
-def verdict_badge(verdict: str) -> str:
-    colour = VERDICT_COLOURS.get(verdict, "black")
-    return (
-        f'#box(fill: {colour}, inset: (x: 3pt, y: 1.5pt), radius: 2pt)[#text(fill: white, weight: "bold")[{verdict}]]'
-    )
-
-
-def _cells(*items: str) -> str:
-    return ", ".join(f"[{i}]" for i in items)
 
 
 def _title_page(study: dict[str, Any], verdicts: list[dict[str, Any]]) -> str:
@@ -77,7 +46,7 @@ def _title_page(study: dict[str, Any], verdicts: list[dict[str, Any]]) -> str:
         ("compute time (all cells)", f"{prov.get('compute_seconds', 0):.1f} s"),
         ("wall time of the last run", f"{prov.get('runtime_seconds', 0):.1f} s (complete cells are reused)"),
     ]
-    table = ",\n".join(_cells(text(k), text(v)) for k, v in rows)
+    table = ",\n".join(cells(text(k), text(v)) for k, v in rows)
     summary = ", ".join(f"{verdict_badge(v)} {counts[v]}" for v in sorted(counts, key=lambda v: _ORDER.get(v, 9)))
     return f"""
 #align(center)[
@@ -114,7 +83,7 @@ def _summary(verdicts: list[dict[str, Any]]) -> str:
         if v.get("control_unable_to_fail"):
             control += " (unable to fail!)"
         rows.append(
-            _cells(
+            cells(
                 f"#link(<{_label(v['claim'])}>)[{text(v['claim'])}]",
                 text(v.get("kind") or "?"),
                 verdict_badge(v["verdict"]),
@@ -131,7 +100,7 @@ def _summary(verdicts: list[dict[str, Any]]) -> str:
 #text(size: 8pt)[
 #table(columns: (auto, auto, auto, auto, auto, auto, auto, 1fr), stroke: 0.4pt + luma(180), inset: 4pt,
   table.header({
-        _cells("*claim*", "*kind*", "*verdict*", "*predicted*", "*measured*", "*deviation*", "*control*", "*source*")
+        cells("*claim*", "*kind*", "*verdict*", "*predicted*", "*measured*", "*deviation*", "*control*", "*source*")
     }),
 {body})
 ]
@@ -141,106 +110,12 @@ claim's section. Refuted and inconclusive claims come first.
 """
 
 
-def grid_table(grid: list[dict[str, Any]]) -> str:
-    """The grid of a claim about a family: its variables, d, the estimate with its CI, and the prediction (the
-    claim's for value and ratio claims; the (H) engine's value, where it covers the statistic, for scaling)."""
-    if not grid:
-        return ""
-    fixed = ("d", "estimate", "ci", "predicted", "n")
-    variables = [k for k in grid[0] if k not in fixed]
-    header = _cells(*(f"*{text(k)}*" for k in [*variables, "d", "estimate", "95% CI", "prediction", "n"]))
-    rows = ",\n".join(
-        _cells(
-            *(text(r.get(k)) for k in variables),
-            text(r.get("d")),
-            num(r.get("estimate")),
-            _ci(r.get("ci")),
-            num(r.get("predicted")),
-            text(r.get("n")),
-        )
-        for r in grid
-    )
-    columns = ", ".join(["auto"] * (len(variables) + 5))
-    return f"""*Grid.*
-#text(size: 8pt)[
-#table(columns: ({columns}), stroke: 0.4pt + luma(180), inset: 3.5pt,
-  table.header({header}),
-{rows})
-]"""
-
-
 def _short_source(source: str) -> str:
     return source.split(",")[0] if source else ""
 
 
 def _label(claim_id: str) -> str:
     return "claim-" + claim_id.replace(".", "-").replace("_", "-")
-
-
-def _parts_table(parts: list[dict[str, Any]]) -> str:
-    rows = []
-    for p in parts:
-        d = p["decision"]
-        fit = p.get("fit") or {}
-        n = fit.get("n_obs") or (p["convergence"][-1]["n"] if p.get("convergence") else None)
-        tost = d.get("tost_p")
-        rows.append(
-            _cells(
-                text(p["name"]),
-                num(d.get("estimate")),
-                _ci(d.get("ci")),
-                num(d.get("predicted")),
-                text(d.get("margins") or "–"),
-                "–" if not tost else f"{num(tost[0], 2)} / {num(tost[1], 2)}",
-                num(n, 6),
-                verdict_badge(d["verdict"]),
-            )
-        )
-    body = ",\n".join(rows)
-    return f"""#text(size: 7.5pt)[
-#table(columns: (1fr, auto, auto, auto, auto, auto, auto, auto), stroke: 0.4pt + luma(180), inset: 3.5pt,
-  table.header({
-        _cells("*part*", "*estimate*", "*CI (1 − α/J)*", "*predicted*", "*margins*", "*TOST p*", "*n*", "*verdict*")
-    }),
-{body})
-]"""
-
-
-def _levels_table(levels: list[dict[str, Any]]) -> str:
-    """(H), kernel and measured E[(∂f/∂x_i)²] per Monte Carlo cell (issue: three numbers side by side)."""
-    if not levels:
-        return ""
-    rows = [
-        _cells(
-            text(lv["cell"].removeprefix("main/")),
-            text(lv["input"]),
-            num(lv["h"]),
-            num(lv["kernel"]) if lv["kernel"] is not None else text("–"),
-            num(lv["measured"]),
-            _ci(lv["ci"]),
-            num(lv["n"], 6),
-        )
-        for lv in levels
-    ]
-    skipped = sorted({lv["note"] for lv in levels if lv["kernel"] is None})
-    note = ("; ".join(skipped) + ".") if skipped else ""
-    body = ",\n".join(rows)
-    return f"""*Three levels of prediction.* E[(∂f/∂x_i)²] averaged over the inputs, per cell: the (H) graph
-prediction the claim is judged against, the infinite-width kernel prediction (at one Gaussian input)
-and the Monte Carlo measurement. {text(note)}
-#text(size: 7.5pt)[
-#table(columns: (1fr, auto, auto, auto, auto, auto, auto), stroke: 0.4pt + luma(180), inset: 3.5pt,
-  table.header({_cells("*cell*", "*input*", "*(H)*", "*kernel*", "*measured*", "*95% CI*", "*n*")}),
-{body})
-]"""
-
-
-def _explanations(parts: list[dict[str, Any]]) -> str:
-    items = []
-    for p in parts:
-        d = p["decision"]
-        items.append(f"- *{text(p['name'])}* ({text(d['verdict'])}): {text(d['explanation'])}")
-    return "\n".join(items)
 
 
 def _figures_for(claim_id: str, parts: list[dict[str, Any]], write: Any) -> list[str]:
@@ -351,7 +226,7 @@ def _claim_section(result: dict[str, Any], write: Any) -> str:
     head = result.get("headline_part")
     explanation = next((p["decision"]["explanation"] for p in result["parts"] if p["name"] == head), "")
     control_parts = result.get("control_parts") or []
-    control_table = _parts_table(control_parts) if control_parts else ""
+    control_table = parts_table(control_parts) if control_parts else ""
     guarantee = _guarantee(result.get("sequential") or {})
     return f"""
 == {text(cid)} #h(6pt) {verdict_badge(result["verdict"])} <{_label(cid)}>
@@ -365,13 +240,13 @@ def _claim_section(result: dict[str, Any], write: Any) -> str:
 
 *Guarantee.* {text(guarantee)}
 
-{_parts_table(result["parts"])}
+{parts_table(result["parts"])}
 
 {grid_table(result.get("grid") or [])}
 
-{_explanations(result["parts"])}
+{explanations(result["parts"])}
 
-{_levels_table(result.get("levels") or [])}
+{levels_table(result.get("levels") or [])}
 
 {counter}
 

@@ -134,7 +134,8 @@ def sample_module(
     Returns a :class:`~theorycheck.sampler.SampleResult` with the DSL sampler's rows. ``train=True`` runs the
     modules in training mode (a BatchNorm then normalises each network's single input by its own statistics).
     """
-    from theorycheck.sampler._sample import SampleResult, _target_names
+    from theorycheck.sampler._plan import target_names
+    from theorycheck.sampler._sample import SampleResult
 
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     if not isinstance(networks, int) or networks <= 0:
@@ -155,7 +156,7 @@ def sample_module(
         ) from None
     if probe.ndim != 2 or probe.shape[0] != 1:
         raise TheorycheckError(f"the module must map (1, *{shape}) to (1, K) logits, gives {tuple(probe.shape)}")
-    names = _target_names(targets, output, probe.shape[1])
+    names = target_names(targets, output, probe.shape[1])
     t0 = time.perf_counter()
     rows: dict[str, list[np.ndarray]] = {}
     done = 0

@@ -21,14 +21,12 @@ from theorycheck.sampler._conditional import (
     supports_conditional,
 )
 from theorycheck.sampler._memory import is_out_of_memory, per_network_footprint, plan_chunk
+from theorycheck.sampler._plan import Plan, backward_vectors, draw_classes, draw_inputs, target_names
 from theorycheck.sampler._precision import compute_dtype, precision_mode
-from theorycheck.sampler._program import GROUPED, ConvSetup, Program, compile_program
+from theorycheck.sampler._program import ConvSetup, compile_program
 from theorycheck.sampler._provenance import provenance, resolve_device
 from theorycheck.sampler._rng import (
     RNG_BLOCK,
-    STREAM_CLASS,
-    STREAM_FIXED_INPUT,
-    STREAM_INPUT,
     STREAM_WEIGHTS,
     block_generator,
 )
@@ -69,104 +67,7 @@ class SampleResult:
         return self.rows[f"{gradient}.{statistic}"]
 
 
-def _target_names(targets: Sequence[str], output: int, n_logits: int) -> list[tuple[str, str, int]]:
-    """(gradient name, kind, logit index) for each backward vector."""
-    names: list[tuple[str, str, int]] = []
-    for t in targets:
-        if t == "logit":
-            names.append(("logit", "logit", output))
-        elif t == "logits":
-            names.extend((f"logit{k}", "logit", k) for k in range(n_logits))
-        elif t == "loss":
-            names.append(("loss", "loss", -1))
-        else:
-            raise TheorycheckError(f"unknown target {t!r}; use logit, logits or loss")
-    return names
-
-
-@dataclass
-class _Plan:
-    program: Program
-    device: torch.device
-    dtype: torch.dtype
-    seed: int
-    names: list[tuple[str, str, int]]
-    loss_class: str | int
-    inputs: str | torch.Tensor
-    conditional: bool
-    q: float | None
-    maps: bool
-    conv: ConvSetup = GROUPED
-    fgsm: float | None = None
-    input_seed: int = 0
-    #: CUDA: every step computes the whole aligned window of this many networks (see ``sample``)
-    window: int | None = None
-    #: user statistics, one row each per gradient (``theorycheck.sampler._rows.Reducer``)
-    reducers: Mapping[str, Reducer] | None = None
-
-
-def _draw_inputs(plan: _Plan, blocks: range) -> torch.Tensor:
-    shape = plan.program.input_shape
-    inputs = plan.inputs
-    if isinstance(inputs, torch.Tensor):
-        if tuple(inputs.shape) == shape:
-            x = inputs.expand(len(blocks) * RNG_BLOCK, *shape)
-        else:
-            lo, hi = blocks.start * RNG_BLOCK, blocks.stop * RNG_BLOCK
-            rows = inputs[lo:hi]
-            if rows.shape[0] < hi - lo:  # pad the last block; the extra rows are dropped
-                rows = torch.cat([rows, rows[-1:].expand(hi - lo - rows.shape[0], *shape)])
-            x = rows
-        return x.to(plan.device, plan.dtype)
-    if inputs == "fixed":
-        gen = block_generator(plan.input_seed, STREAM_FIXED_INPUT, 0, plan.device)
-        x = torch.randn((1, *shape), generator=gen, device=plan.device).expand(len(blocks) * RNG_BLOCK, *shape)
-        return x.to(plan.dtype)
-    parts = []
-    for b in blocks:
-        gen = block_generator(plan.seed, STREAM_INPUT, b, plan.device)
-        if inputs == "gaussian":
-            parts.append(torch.randn((RNG_BLOCK, *shape), generator=gen, device=plan.device))
-        else:
-            parts.append((torch.rand((RNG_BLOCK, *shape), generator=gen, device=plan.device) * 2 - 1) * math.sqrt(3))
-    return torch.cat(parts).to(plan.dtype)
-
-
-def _draw_classes(plan: _Plan, blocks: range, logits: torch.Tensor, sl: slice) -> torch.Tensor:
-    if plan.loss_class == "argmax":
-        return logits.argmax(dim=1)
-    if plan.loss_class == "random":
-        k = logits.shape[1]
-        parts = [
-            torch.randint(
-                0,
-                k,
-                (RNG_BLOCK,),
-                generator=block_generator(plan.seed, STREAM_CLASS, b, plan.device),
-                device=plan.device,
-            )
-            for b in blocks
-        ]
-        return torch.cat(parts)[sl]
-    return torch.full((logits.shape[0],), int(plan.loss_class), device=plan.device, dtype=torch.long)
-
-
-def _backward_vectors(plan: _Plan, logits: torch.Tensor, classes: torch.Tensor | None) -> torch.Tensor:
-    """``C (B, K, T)``: the gradient of target t is ``Σ_k C[:, k, t] ∇f_k``."""
-    b, k = logits.shape
-    c = torch.zeros(b, k, len(plan.names), device=plan.device, dtype=plan.dtype)
-    for t, (_, kind, idx) in enumerate(plan.names):
-        if kind == "logit":
-            c[:, idx, t] = 1.0
-        else:
-            assert classes is not None
-            q = torch.softmax(logits.detach().to(torch.float64), dim=1)
-            q[torch.arange(b), classes] -= 1.0  # ∂L/∂f_k = q_k − δ_kc (eq. 9)
-            c[:, :, t] = q.to(plan.dtype)
-    return c
-
-
-def _compute(plan: _Plan, lo: int, hi: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+def _compute(plan: Plan, lo: int, hi: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Rows and map sums for networks ``[lo, hi)``.
 
     The batch actually computed is widened so that its shape does not depend on how the
@@ -204,12 +105,12 @@ def _compute(plan: _Plan, lo: int, hi: int) -> tuple[dict[str, torch.Tensor], di
 
 
 def _gradients(
-    plan: _Plan, blocks: range, sl: slice
+    plan: Plan, blocks: range, sl: slice
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor], torch.Tensor]:
     """Input gradients ``(B, T, d)``, logits ``(B, K)``, loss classes, extra rows and inputs of networks ``sl``."""
     n = sl.stop - sl.start
     program = plan.program
-    x = _draw_inputs(plan, blocks)[sl]
+    x = draw_inputs(plan, blocks)[sl]
     needs_loss = any(kind == "loss" for _, kind, _ in plan.names)
     if plan.conditional:
         fwd, bwd = conditional_noise_shapes(program, len(plan.names))
@@ -226,8 +127,8 @@ def _gradients(
         g = [torch.cat(p)[sl].to(plan.dtype) for p in zb]
         with torch.no_grad():
             logits, state = conditional_forward(program, x, z)
-            classes = _draw_classes(plan, blocks, logits, sl) if needs_loss else None
-            grads = conditional_backward(state, _backward_vectors(plan, logits, classes), g)
+            classes = draw_classes(plan, blocks, logits, sl) if needs_loss else None
+            grads = conditional_backward(state, backward_vectors(plan, logits, classes), g)
         return grads, logits, classes, {}, x
     parts: dict[int, list[torch.Tensor]] = {}
     for b in blocks:
@@ -238,8 +139,8 @@ def _gradients(
     x = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         logits = program.forward(x, weights, conv=plan.conv)
-        classes = _draw_classes(plan, blocks, logits.detach(), sl) if needs_loss else None
-        c = _backward_vectors(plan, logits.detach(), classes)
+        classes = draw_classes(plan, blocks, logits.detach(), sl) if needs_loss else None
+        c = backward_vectors(plan, logits.detach(), classes)
         grads_list = []
         for t in range(c.shape[2]):
             (gx,) = torch.autograd.grad((logits * c[:, :, t]).sum(), x, retain_graph=t < c.shape[2] - 1)
@@ -340,7 +241,7 @@ def sample(
     program = compile_program(arch, shape)
     dev = resolve_device(device)
     dtype = compute_dtype(precision)
-    names = _target_names(targets, output, program.n_logits)
+    names = target_names(targets, output, program.n_logits)
     if not 0 <= output < program.n_logits:
         raise TheorycheckError(f"output {output} is out of range: the network has {program.n_logits} logits")
     if isinstance(loss_class, int) and not 0 <= loss_class < program.n_logits:
@@ -385,7 +286,7 @@ def sample(
             if method == "conditional":
                 raise TheorycheckError("fgsm needs explicit weights; use method 'explicit'")
             conditional = False
-    plan = _Plan(
+    plan = Plan(
         program,
         dev,
         dtype,
