@@ -2,12 +2,16 @@
 
 Done-criteria of the verdict issue: every negative control is refuted, and the
 verdicts do not depend on the seed. Budgets are the named constants below; the
-runner doubles inconclusive claims up to ``MAX_NETWORKS``.
+runner doubles inconclusive claims up to ``MAX_NETWORKS``. The second seed runs the
+Monte Carlo claims only: graph facts are exact, and the counterexample searches'
+hypothesis phase is derandomized (the seed moves only their random restarts), so a
+second seed would repeat them (about 45 s of the suite, measured 2026-12-02).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +25,7 @@ SLOW_CNN = 1000  # fig1 has 8 conv layers
 BOUND_NETWORKS = 60  # one minimal-norm attack per network
 
 
-def _study(seed: int) -> dict:
+def _study(seed: int, *, monte_carlo_only: bool = False) -> dict:
     claims = {
         cid: {"networks": NETWORKS}
         for cid, c in CATALOGUE.items()
@@ -42,8 +46,12 @@ def _study(seed: int) -> dict:
             claims[cid] = {"max_examples": 200}
     claims["pk.fc_bound"] = {"max_examples": 200, "networks": BOUND_NETWORKS}
     claims["pk.chain"] = {"max_examples": 200, "networks": BOUND_NETWORKS}
+    if monte_carlo_only:
+        claims = {cid: p for cid, p in claims.items() if "max_examples" not in p and "networks" in p}
+        claims = {cid: p for cid, p in claims.items() if not cid.startswith(("sg.lemma7", "sg.lemma8", "sg.pathsum"))}
+    selected: Any = "all" if not monte_carlo_only else list(claims)
     return {
-        "study": {"name": f"claims-{seed}", "seed": seed, "claims": "all", "max_networks": MAX_NETWORKS},
+        "study": {"name": f"claims-{seed}", "seed": seed, "claims": selected, "max_networks": MAX_NETWORKS},
         "claims": claims,
     }
 
@@ -53,7 +61,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, dict]]
     out: dict[int, dict[str, dict]] = {}
     for seed in SEEDS:
         print(f"claims study, seed {seed}")
-        res = run_study(parse_study(_study(seed)), Path(tmp_path_factory.mktemp(f"seed{seed}")))
+        study = _study(seed, monte_carlo_only=seed != SEEDS[0])
+        res = run_study(parse_study(study), Path(tmp_path_factory.mktemp(f"seed{seed}")))
         out[seed] = {v["claim"]: v for v in res.verdicts}
     return out
 
@@ -68,7 +77,8 @@ def test_every_negative_control_is_refuted(runs: dict[int, dict[str, dict]]) -> 
 @pytest.mark.statistical
 def test_verdicts_are_stable_across_seeds(runs: dict[int, dict[str, dict]]) -> None:
     a, b = (runs[s] for s in SEEDS)
-    differ = {c: (a[c]["verdict"], b[c]["verdict"]) for c in a if a[c]["verdict"] != b[c]["verdict"]}
+    assert len(b) >= 15, f"the second seed runs the Monte Carlo claims, got {sorted(b)}"
+    differ = {c: (a[c]["verdict"], b[c]["verdict"]) for c in b if a[c]["verdict"] != b[c]["verdict"]}
     assert not differ, f"verdicts differ between seeds {SEEDS}: {differ}"
 
 
@@ -81,11 +91,14 @@ def test_no_claim_fails_to_evaluate(runs: dict[int, dict[str, dict]]) -> None:
 @pytest.mark.statistical
 def test_known_findings(runs: dict[int, dict[str, dict]]) -> None:
     """Facts of the graph (exact) and findings that are far from any margin."""
-    for verdicts in runs.values():
-        assert verdicts["sg.lemma7"]["verdict"] == "verified"
-        assert verdicts["sg.lemma8"]["verdict"] == "verified"
-        assert verdicts["sg.symmetry"]["verdict"] == "refuted"  # stride 2 with a 3x3 kernel breaks (S)
-        assert verdicts["sg.thm6"]["verdict"] == "refuted"  # the statement says 1/n, its proof 1/sqrt(n)
-        assert verdicts["pk.fc_bound"]["verdict"] == "refuted"  # M as stated (entrywise) misses a factor d
-        assert verdicts["pk.chain"]["verdict"] == "refuted"  # the conv rule fails for overlapping windows
-        assert verdicts["sg.sec3_1"]["verdict"] == "verified"
+    for later in SEEDS[1:]:  # the Monte Carlo findings under every seed
+        assert runs[later]["sg.thm6"]["verdict"] == "refuted"
+        assert runs[later]["sg.sec3_1"]["verdict"] == "verified"
+    verdicts = runs[SEEDS[0]]  # every finding under the first seed (the one that runs every claim)
+    assert verdicts["sg.lemma7"]["verdict"] == "verified"
+    assert verdicts["sg.lemma8"]["verdict"] == "verified"
+    assert verdicts["sg.symmetry"]["verdict"] == "refuted"  # stride 2 with a 3x3 kernel breaks (S)
+    assert verdicts["sg.thm6"]["verdict"] == "refuted"  # the statement says 1/n, its proof 1/sqrt(n)
+    assert verdicts["pk.fc_bound"]["verdict"] == "refuted"  # M as stated (entrywise) misses a factor d
+    assert verdicts["pk.chain"]["verdict"] == "refuted"  # the conv rule fails for overlapping windows
+    assert verdicts["sg.sec3_1"]["verdict"] == "verified"

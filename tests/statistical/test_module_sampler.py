@@ -108,3 +108,23 @@ def test_theory_for_a_module_that_does_not_convert_is_not_covered() -> None:
         "does not convert to a graph: stem (Conv2d): has a bias"
         in outcome.result["parts"][0]["decision"]["explanation"]
     )
+
+
+def test_out_of_memory_halves_the_chunk_and_gives_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A planted out-of-memory error on chunks above 8 networks: the sampler backs off to 8 and the rows are those
+    of a run at chunk 8."""
+    from theorycheck.sampler import _modules
+
+    real = _modules._batched_logits
+
+    def tight(modules: list, x: torch.Tensor) -> torch.Tensor:
+        if len(modules) > 8:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (planted)")
+        return real(modules, x)
+
+    monkeypatch.setattr(_modules, "_batched_logits", tight)
+    res = sample_module(paper_cnn, "3x16x16", networks=20, seed=5, chunk=32)
+    assert res.provenance["chunk_backoffs"] == [16, 8]
+    monkeypatch.setattr(_modules, "_batched_logits", real)
+    ref = sample_module(paper_cnn, "3x16x16", networks=20, seed=5, chunk=8)
+    assert np.array_equal(res.rows["logit.coord_var"], ref.rows["logit.coord_var"])

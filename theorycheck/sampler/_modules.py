@@ -25,6 +25,7 @@ from torch import nn
 
 from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Shape, parse_input_shape
+from theorycheck.sampler._memory import is_out_of_memory
 from theorycheck.sampler._precision import compute_dtype, precision_mode
 from theorycheck.sampler._provenance import provenance, resolve_device
 from theorycheck.sampler._rng import RNG_BLOCK, STREAM_CLASS, STREAM_INPUT, block_generator, blocks_for
@@ -109,6 +110,53 @@ def _batched_logits(modules: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
     return vmap(one)(params, buffers, x)
 
 
+def _chunk_rows(
+    make: Callable[..., nn.Module],
+    variables: Mapping[str, Any] | None,
+    init: Init | None,
+    train: bool,
+    seed: int,
+    shape: Shape,
+    names: list[tuple[str, str, int]],
+    loss_class: str | int,
+    q: float | None,
+    reducers: Mapping[str, Reducer] | None,
+    dev: torch.device,
+    dtype: torch.dtype,
+    lo: int,
+    hi: int,
+) -> dict[str, torch.Tensor]:
+    """Rows of networks ``[lo, hi)``: build and re-initialise each, one vmapped forward, one backward per target."""
+    modules = []
+    for i in range(lo, hi):
+        m = make(**(variables or {}))
+        _reset(m, seed, i, init)
+        modules.append(m.to(dev, dtype).train(train))
+    x = _inputs(seed, shape, lo, hi).to(dev, dtype).requires_grad_(True)
+    logits = _batched_logits(modules, x)
+    classes = None
+    if any(kind == "loss" for _, kind, _ in names):
+        if loss_class == "argmax":
+            classes = logits.detach().argmax(1)
+        elif loss_class == "random":
+            classes = _classes(seed, logits.shape[1], lo, hi).to(dev)
+        else:
+            classes = torch.full((hi - lo,), int(loss_class), device=dev, dtype=torch.long)
+    grads = []
+    for t, (_, kind, idx) in enumerate(names):
+        if kind == "logit":
+            target = logits[:, idx].sum()
+        else:
+            assert classes is not None
+            target = -torch.log_softmax(logits, 1)[torch.arange(hi - lo), classes].sum()
+        (g,) = torch.autograd.grad(target, x, retain_graph=t < len(names) - 1)
+        grads.append(g.reshape(hi - lo, -1))
+    stacked = torch.stack(grads, 1)
+    keep = slice(0, hi - lo)
+    out, _ = reduce_rows(names, stacked, logits.detach(), classes, x.detach(), keep, q=q, reducers=reducers)
+    return out
+
+
 def sample_module(
     make: Callable[..., nn.Module],
     input_shape: Shape | str | int,
@@ -160,48 +208,27 @@ def sample_module(
     t0 = time.perf_counter()
     rows: dict[str, list[np.ndarray]] = {}
     done = 0
+    backoffs: list[int] = []
     with precision_mode(precision):
-        for lo in range(start, start + networks, chunk):
-            hi = min(start + networks, lo + chunk)
-            modules = []
-            for i in range(lo, hi):
-                m = make(**(variables or {}))
-                _reset(m, seed, i, init)
-                modules.append(m.to(dev, dtype).train(train))
-            x = _inputs(seed, shape, lo, hi).to(dev, dtype).requires_grad_(True)
-            logits = _batched_logits(modules, x)
-            classes = None
-            if any(kind == "loss" for _, kind, _ in names):
-                k = logits.shape[1]
-                classes = (
-                    logits.detach().argmax(1)
-                    if loss_class == "argmax"
-                    else _classes(seed, k, lo, hi).to(dev)
-                    if loss_class == "random"
-                    else torch.full((hi - lo,), int(loss_class), device=dev, dtype=torch.long)
+        lo, stop = start, start + networks
+        while lo < stop:
+            hi = min(stop, lo + chunk)
+            try:
+                out = _chunk_rows(
+                    make, variables, init, train, seed, shape, names, loss_class, q, reducers, dev, dtype, lo, hi
                 )
-            grads = []
-            for t, (_, kind, idx) in enumerate(names):
-                if kind == "logit":
-                    target = logits[:, idx].sum()
-                else:
-                    assert classes is not None
-                    target = -torch.log_softmax(logits, 1)[torch.arange(hi - lo), classes].sum()
-                (g,) = torch.autograd.grad(target, x, retain_graph=t < len(names) - 1)
-                grads.append(g.reshape(hi - lo, -1))
-            out, _ = reduce_rows(
-                names,
-                torch.stack(grads, 1),
-                logits.detach(),
-                classes,
-                x.detach(),
-                slice(0, hi - lo),
-                q=q,
-                reducers=reducers,
-            )
+            except Exception as exc:
+                if not is_out_of_memory(exc) or chunk <= 1:
+                    raise
+                if dev.type == "cuda":
+                    torch.cuda.empty_cache()
+                chunk //= 2  # rows do not depend on the chunk: the retry gives the same numbers
+                backoffs.append(chunk)
+                continue
             for key, val in out.items():
                 rows.setdefault(key, []).append(val.cpu().numpy())
             done += hi - lo
+            lo = hi
             if progress is not None:
                 progress(done)
     result = {"network": np.arange(start, start + networks), **{k: np.concatenate(v) for k, v in rows.items()}}
@@ -209,6 +236,7 @@ def sample_module(
         dev,
         precision,
         seed,
+        chunk_backoffs=backoffs,
         sampler="module family (torch.func vmap)",
         networks=networks,
         start=start,
