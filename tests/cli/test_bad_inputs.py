@@ -340,7 +340,7 @@ def test_results_json_is_read_only_in_the_shapes_run_writes(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(
-    "command", ["predict", "estimate", "bound", "bench", "run", "claims", "calibrate", "report", "check"]
+    "command", ["predict", "estimate", "bound", "bench", "run", "claims", "calibrate", "report", "check", "plan"]
 )
 def test_every_help_text_renders(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     """argparse formats help strings with %: an unescaped % breaks --help (it did once, for calibrate)."""

@@ -279,3 +279,31 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         )
         atomic_write_bytes(Path(args.output), (header + table + "\n").encode())
     return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from theorycheck.cli._progress import cell_progress
+    from theorycheck.study import load_study
+    from theorycheck.study._plan import plan_study
+
+    spec = load_study(args.study)
+    with cell_progress() as progress:
+        rows = plan_study(spec, pilot=args.pilot, progress=progress)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in rows], indent=2))
+        return 0
+    w = max([8, *(len(r.claim) + 2 for r in rows)])
+    print(
+        f"pilot: {args.pilot} networks per cell; budgets for a decisive verdict with probability 95% at each claim's "
+        "margins (α split over the planned looks)"
+    )
+    print(f"{'claim':<{w}}{'pilot':<14}{'configured':>11}{'planned':>10}{'est. time':>11}  why")
+    total = 0.0
+    for r in rows:
+        planned = "-" if r.networks is None else str(r.networks)
+        secs = "-" if r.seconds is None else f"{r.seconds:.0f} s"
+        total += r.seconds or 0.0
+        configured = "-" if r.configured is None else str(r.configured)
+        print(f"{r.claim:<{w}}{r.pilot_verdict:<14}{configured:>11}{planned:>10}{secs:>11}  {r.reason}")
+    print(f"estimated time of the planned budgets on this device: {total:.0f} s (claims without a budget excluded)")
+    return 0

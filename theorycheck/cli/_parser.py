@@ -13,6 +13,7 @@ from theorycheck.cli._commands import (
     _cmd_calibrate,
     _cmd_claims,
     _cmd_estimate,
+    _cmd_plan,
     _cmd_predict,
     _cmd_report,
     _cmd_run,
@@ -331,6 +332,22 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--json", action="store_true", help="print JSON rows")
     cal.add_argument("--output", default=None, metavar="FILE.md", help="also write the table with date and device")
     cal.set_defaults(func=_cmd_calibrate)
+
+    pl = sub.add_parser(
+        "plan",
+        help="size each claim's network budget by a pilot: networks for a decisive verdict, and the time",
+        description=(
+            "Run a pilot of N networks per cell for every claim of the study that has a network budget, then report "
+            "for each the networks per cell that give a decisive verdict (verified, refuted or approximate rather "
+            "than inconclusive) with probability 95%% at its margins, from the pilot's deviation and standard error "
+            "(a normal power calculation, α split over the planned looks), and the estimated time on this device. "
+            'A study may write networks = "auto" to use the plan (capped by max_networks).'
+        ),
+    )
+    pl.add_argument("study", metavar="STUDY.toml", help="the study file")
+    pl.add_argument("--pilot", type=_positive_int, default=200, metavar="N", help="networks per cell in the pilot")
+    pl.add_argument("--json", action="store_true", help="print JSON rows")
+    pl.set_defaults(func=_cmd_plan)
 
     from theorycheck.cli._check import add_check_parser
 

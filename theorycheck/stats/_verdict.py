@@ -106,8 +106,17 @@ class Decision:
             "deviation_ci": None if self.deviation_ci is None else list(self.deviation_ci),
             "tost_p": None if self.tost_p is None else list(self.tost_p),
             "margins": None if self.margins is None else self.margins.describe(),
+            "margin": None if self.margins is None else self.margins.margin,
+            "band": None if self.margins is None else self.margins.band,
+            "level": None if self.ci is None or self.se is None or self.se == 0 else _level(self.ci, self.se),
             "explanation": self.explanation,
         }
+
+
+def _level(ci: tuple[float, float], se: float) -> float:
+    """The confidence level of an interval ``estimate ± z·se``."""
+    z = (ci[1] - ci[0]) / (2 * se)
+    return float(2 * sps.norm.cdf(z) - 1)
 
 
 def decide(estimate: float, se: float, predicted: float | None, margins: Margins, *, level: float = 0.95) -> Decision:

@@ -271,6 +271,23 @@ def _double(spec: StudySpec, streams: dict[str, list[Cell]], results: dict[str, 
     return added
 
 
+def _sized(spec: StudySpec, pilot_dir: Path, progress: Progress | None) -> tuple[StudySpec, list[dict[str, Any]]]:
+    """``networks = "auto"``: each such claim's budget from a pilot (kept in ``OUT/pilot``, so a resumed run plans
+    the same), capped by ``max_networks``; a claim the pilot cannot plan keeps its default and says why."""
+    from dataclasses import replace
+
+    from theorycheck.study._plan import plan_study
+
+    rows = plan_study(replace(spec, claims={c: spec.claims[c] for c in spec.auto}), out=pilot_dir, progress=progress)
+    claims = dict(spec.claims)
+    for row in rows:
+        n = row.networks if row.networks is not None else claims[row.claim]["networks"]
+        if spec.max_networks:
+            n = min(n, spec.max_networks)
+        claims[row.claim] = {**claims[row.claim], "networks": int(n)}
+    return replace(spec, claims=claims, auto=()), [r.to_dict() for r in rows]
+
+
 def run_study(
     study: StudySpec | str | Path,
     out: str | Path,
@@ -303,6 +320,9 @@ def run_study(
     store.root.mkdir(parents=True, exist_ok=True)
     store.clean()
     t0 = time.perf_counter()
+    plan: list[dict[str, Any]] = []
+    if spec.auto:
+        spec, plan = _sized(spec, store.root / "pilot", progress)
     prov = provenance(resolve_device(spec.device), spec.precision, spec.seed)
     streams: dict[str, list[Cell]] = {}
     for cid, params in spec.claims.items():
@@ -356,6 +376,7 @@ def run_study(
             "spec_hash": spec.spec_hash(),
             "source": spec.source,
             "provenance": {**prov, "runtime_seconds": elapsed, "compute_seconds": compute},
+            "plan": plan,
         },
     )
     store.write_json("results.json", {v["claim"]: v for v in verdicts})

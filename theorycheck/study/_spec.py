@@ -64,6 +64,8 @@ class StudySpec:
     plugins: tuple[str, ...] = ()
     #: how each of the study's own claims is declared (its table), part of the study's identity
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: claims with ``networks = "auto"``: the runner sizes their budget by a pilot (``theorycheck plan``)
+    auto: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +79,7 @@ class StudySpec:
             "claims": self.claims,
             "plugins": list(self.plugins),
             "definitions": self.definitions,
+            "auto": list(self.auto),
         }
 
     def spec_hash(self) -> str:
@@ -163,9 +166,13 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
     ids = _selected(study.get("claims", "all"), {**known, **own}, own, plugins, source)
     registry: dict[str, Claim] = {}
     resolved: dict[str, dict[str, Any]] = {}
+    auto: list[str] = []
     for cid in ids:
         where = f'{source}: claims."{cid}"'
         table = tables.get(cid, {})
+        if isinstance(table, dict) and table.get("networks") == "auto":  # sized by a pilot when the study runs
+            table = {k: v for k, v in table.items() if k != "networks"}
+            auto.append(cid)
         if cid in own:
             claim = own[cid]
             table = {"networks": table["networks"]} if "networks" in table else {}
@@ -174,6 +181,8 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
         else:
             claim = known.get(cid) or CATALOGUE[cid]
         registry[cid] = claim
+        if cid in auto and "networks" not in claim.params:
+            raise _err(f"{where}.networks", f'"auto" sizes a network budget, and {cid} has none')
         resolved[cid] = claim.resolve(table, where)
         _validate_cells(claim, resolved[cid], where)
     for cid in tables:
@@ -194,6 +203,7 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
         registry,
         tuple(plugins),
         definitions,
+        tuple(auto),
     )
 
 
