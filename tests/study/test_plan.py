@@ -82,3 +82,17 @@ def test_plan_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     rows = {r["claim"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["sg.lemma7"]["networks"] is None and "no network budget" in rows["sg.lemma7"]["reason"]
     assert rows["sg.sec3_1"]["networks"] >= 100 and rows["sg.sec3_1"]["seconds"] is not None
+
+
+def test_claims_sharing_cells_share_their_planned_budget(tmp_path: Path) -> None:
+    """sg.thm6 and sg.thm6_proof read the same cells: "auto" gives both the larger of their two plans."""
+    study = {
+        "study": {"seed": 1, "claims": ["sg.thm6", "sg.thm6_proof"], "max_networks": 300},
+        "claims": {
+            c: {"networks": "auto", "pools": [4, 9], "resolution": 6, "channels": 4}
+            for c in ("sg.thm6", "sg.thm6_proof")
+        },
+    }
+    res = run_study(parse_study(study), tmp_path / "run")
+    assert res.results["sg.thm6"]["n_networks"] == res.results["sg.thm6_proof"]["n_networks"]
+    assert res.verdict("sg.thm6") != "error" and res.verdict("sg.thm6_proof") != "error"

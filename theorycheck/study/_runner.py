@@ -285,6 +285,16 @@ def _sized(spec: StudySpec, pilot_dir: Path, progress: Progress | None) -> tuple
         if spec.max_networks:
             n = min(n, spec.max_networks)
         claims[row.claim] = {**claims[row.claim], "networks": int(n)}
+    # claims that share cell streams (sg.thm6 and sg.thm6_proof) must share a budget: the larger one
+    streams = {cid: {c.stream for c in spec.claim(cid).cells(claims[cid])} for cid in spec.auto}
+    changed = True
+    while changed:  # until every group of claims joined by shared streams has one budget
+        changed = False
+        for a in spec.auto:
+            for b in spec.auto:
+                if streams[a] & streams[b] and claims[a]["networks"] < claims[b]["networks"]:
+                    claims[a] = {**claims[a], "networks": claims[b]["networks"]}
+                    changed = True
     return replace(spec, claims=claims, auto=()), [r.to_dict() for r in rows]
 
 
