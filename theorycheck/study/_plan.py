@@ -31,7 +31,7 @@ from theorycheck.study._runner import Progress, planned_looks, run_study
 from theorycheck.study._spec import StudySpec
 from theorycheck.study._store import ResultStore
 
-__all__ = ["PILOT", "POWER", "PlanRow", "needed_networks", "plan_study"]
+__all__ = ["PILOT", "POWER", "PlanRow", "needed_networks", "plan_study", "sized"]
 
 #: networks per cell in the pilot
 PILOT = 200
@@ -151,3 +151,26 @@ def _plan_claim(
     if spec.max_networks and n > spec.max_networks:
         reason += f"; beyond max_networks = {spec.max_networks}"
     return PlanRow(cid, pilot, result["verdict"], n, seconds * n / pilot, configured, reason, parts)
+
+
+def sized(spec: StudySpec, pilot_dir: Path, progress: Progress | None) -> tuple[StudySpec, list[dict[str, Any]]]:
+    """``networks = "auto"``: each such claim's budget from a pilot (kept in ``OUT/pilot``, so a resumed run plans
+    the same), capped by ``max_networks``; a claim the pilot cannot plan keeps its default and says why."""
+    rows = plan_study(replace(spec, claims={c: spec.claims[c] for c in spec.auto}), out=pilot_dir, progress=progress)
+    claims = dict(spec.claims)
+    for row in rows:
+        n = row.networks if row.networks is not None else claims[row.claim]["networks"]
+        if spec.max_networks:
+            n = min(n, spec.max_networks)
+        claims[row.claim] = {**claims[row.claim], "networks": int(n)}
+    # claims that share cell streams (sg.thm6 and sg.thm6_proof) must share a budget: the larger one
+    streams = {cid: {c.stream for c in spec.claim(cid).cells(claims[cid])} for cid in spec.auto}
+    changed = True
+    while changed:  # until every group of claims joined by shared streams has one budget
+        changed = False
+        for a in spec.auto:
+            for b in spec.auto:
+                if streams[a] & streams[b] and claims[a]["networks"] < claims[b]["networks"]:
+                    claims[a] = {**claims[a], "networks": claims[b]["networks"]}
+                    changed = True
+    return replace(spec, claims=claims, auto=()), [r.to_dict() for r in rows]

@@ -271,33 +271,6 @@ def _double(spec: StudySpec, streams: dict[str, list[Cell]], results: dict[str, 
     return added
 
 
-def _sized(spec: StudySpec, pilot_dir: Path, progress: Progress | None) -> tuple[StudySpec, list[dict[str, Any]]]:
-    """``networks = "auto"``: each such claim's budget from a pilot (kept in ``OUT/pilot``, so a resumed run plans
-    the same), capped by ``max_networks``; a claim the pilot cannot plan keeps its default and says why."""
-    from dataclasses import replace
-
-    from theorycheck.study._plan import plan_study
-
-    rows = plan_study(replace(spec, claims={c: spec.claims[c] for c in spec.auto}), out=pilot_dir, progress=progress)
-    claims = dict(spec.claims)
-    for row in rows:
-        n = row.networks if row.networks is not None else claims[row.claim]["networks"]
-        if spec.max_networks:
-            n = min(n, spec.max_networks)
-        claims[row.claim] = {**claims[row.claim], "networks": int(n)}
-    # claims that share cell streams (sg.thm6 and sg.thm6_proof) must share a budget: the larger one
-    streams = {cid: {c.stream for c in spec.claim(cid).cells(claims[cid])} for cid in spec.auto}
-    changed = True
-    while changed:  # until every group of claims joined by shared streams has one budget
-        changed = False
-        for a in spec.auto:
-            for b in spec.auto:
-                if streams[a] & streams[b] and claims[a]["networks"] < claims[b]["networks"]:
-                    claims[a] = {**claims[a], "networks": claims[b]["networks"]}
-                    changed = True
-    return replace(spec, claims=claims, auto=()), [r.to_dict() for r in rows]
-
-
 def run_study(
     study: StudySpec | str | Path,
     out: str | Path,
@@ -332,7 +305,9 @@ def run_study(
     t0 = time.perf_counter()
     plan: list[dict[str, Any]] = []
     if spec.auto:
-        spec, plan = _sized(spec, store.root / "pilot", progress)
+        from theorycheck.study._plan import sized
+
+        spec, plan = sized(spec, store.root / "pilot", progress)
     prov = provenance(resolve_device(spec.device), spec.precision, spec.seed)
     streams: dict[str, list[Cell]] = {}
     for cid, params in spec.claims.items():
