@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -74,6 +75,10 @@ class UserClaim:
     #: module families: "reset" (each module's reset_parameters) or "he" (He et al.: N(0, 2/fan_in), zero biases)
     init: str = "reset"
     definition: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: parts already judged on a CellData, by role: the grid reads them instead of fitting again
+    _judged: WeakKeyDictionary[CellData, dict[str, list[Part]]] = field(
+        default_factory=WeakKeyDictionary, init=False, compare=False, repr=False
+    )
 
     # -- cells -----------------------------------------------------------------------------------
     def _cell_params(self, point: Point) -> dict[str, Any]:
@@ -186,7 +191,13 @@ class UserClaim:
         return f"{stat} of the {self.target} gradient ({self.statistic.description})"
 
     def evaluate(self, data: CellData, role: str) -> list[Part]:
-        """The claim's parts (role ``main``) or its negative control's (role ``control``)."""
+        """The claim's parts (role ``main``) or its negative control's (role ``control``), judged once per data."""
+        judged = self._judged.setdefault(data, {})
+        if role not in judged:
+            judged[role] = self._evaluate(data, role)
+        return judged[role]
+
+    def _evaluate(self, data: CellData, role: str) -> list[Part]:
         automatic = role == "control" and self.control is None
         source = "main" if automatic or role == "main" else "control"
         violations = check_assumptions(self.assumptions, self.family.points()) if self.assumptions else []
