@@ -35,7 +35,7 @@ def fc_rows() -> dict[str, float]:
 
 @pytest.mark.statistical
 @pytest.mark.parametrize(
-    "method", ["student-t", "robust (verdicts)", "GLM Gamma/log, HC1 (slope)", "WLS of log level-means (slope)"]
+    "method", ["student-t (verdicts)", "GLM Gamma/log, HC1 (slope)", "WLS of log level-means (slope)"]
 )
 def test_interval_covers_the_exact_truth(fc_rows: dict[str, float], method: str) -> None:
     assert fc_rows[method] >= FLOOR

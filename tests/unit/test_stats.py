@@ -111,12 +111,13 @@ def test_mean_ci_covers_at_the_nominal_rate() -> None:
     assert 0.925 < hits / trials < 0.966
 
 
-def test_heavy_tails_switch_to_the_bootstrap() -> None:
+def test_the_verdicts_interval_is_student_t_even_for_heavy_tails() -> None:
+    """BCa covered at or below the t-interval in every calibration setting (benchmarks/CALIBRATION.md), so the
+    verdicts no longer switch to it above a kurtosis; heavy tails are stopped by the tail diagnostics instead."""
     rng = np.random.default_rng(SEED)
     heavy = rng.standard_t(2.1, 5000) ** 2
-    light = rng.normal(size=5000)
-    assert robust_mean_ci(heavy).ci != mean_ci(heavy).ci
-    assert robust_mean_ci(light).ci == mean_ci(light).ci
+    assert robust_mean_ci(heavy).ci == mean_ci(heavy).ci
+    assert bootstrap_mean_ci(heavy).ci != mean_ci(heavy).ci
 
 
 @pytest.mark.parametrize("n", [30, 1000, 6000])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,8 +21,11 @@ from theorycheck.stats import (
     fit_ratio_power_law,
     mean_ci,
     robust_mean_ci,
+    skewness_rule,
     tail_diagnostic,
 )
+from theorycheck.stats._tails import SkewnessRule, TailDiagnostic
+from theorycheck.theory._tails import gradient_tail
 
 __all__ = [
     "CONSTANT",
@@ -29,6 +33,7 @@ __all__ = [
     "less_than_part",
     "mean_part",
     "paired_ratio_part",
+    "predicted_skewness",
     "ratio_scaling_part",
     "sample_cell",
     "scaling_part",
@@ -91,18 +96,44 @@ def slope_convergence(xs: list[np.ndarray], ys: list[np.ndarray]) -> list[dict[s
     return out
 
 
-def supported_decision(decision: Decision, samples: Sequence[np.ndarray]) -> Decision:
+def predicted_skewness(arch: str, shape: str) -> float | None:
+    """The exact skewness of one logit's per-network ``‖∂f/∂x‖²`` (and of ``coord_var``, a multiple of it), from
+    the graph (:func:`theorycheck.theory.gradient_tail`), or None where the theory does not cover the graph."""
+    return _skewness(str(arch), str(shape))
+
+
+@functools.lru_cache(maxsize=1024)
+def _skewness(arch: str, shape: str) -> float | None:
+    tail = gradient_tail(arch, shape)
+    return tail.skewness if tail.covered else None
+
+
+def supported_decision(
+    decision: Decision, samples: Sequence[np.ndarray], *, skewness: Sequence[float | None] | None = None
+) -> Decision:
     """``decision``, or *inconclusive* with the reason when a sample cannot support an interval (heavy tail,
     :mod:`theorycheck.stats._tails`): a verdict is never drawn from an interval the data cannot back.
 
-    The diagnostic reads non-negative per-network magnitudes (squared norms, coordinate variances, norms,
-    ratios), whose mean rare large networks can dominate; signed samples (per-network slopes, log ratios) are
-    not gated: Hill's index of |x| near a centre of 0 measures the spread around it, not a tail."""
-    magnitudes = [x for x in samples if np.asarray(x).size and (np.asarray(x) >= 0).all()]
-    bad = [d for d in (tail_diagnostic(x) for x in magnitudes) if not d.supported]
+    ``skewness`` (aligned with ``samples``) gives the theory's exact skewness of a sample's per-network values
+    where it has one (:func:`predicted_skewness`): that sample is judged by Cochran's rule ``n > 28 + 25γ₁²``
+    instead of by its own tail, which a sample that missed the rare large networks cannot show. Otherwise the
+    diagnostic is Hill's index of non-negative per-network magnitudes (squared norms, coordinate variances,
+    norms, ratios), whose mean rare large networks can dominate; signed samples (per-network slopes, log ratios)
+    are not gated: Hill's index of |x| near a centre of 0 measures the spread around it, not a tail."""
+    known = list(skewness) if skewness is not None else [None] * len(samples)
+    if len(known) != len(samples):
+        raise ValueError(f"{len(known)} skewness entries for {len(samples)} samples")
+    checks: list[TailDiagnostic | SkewnessRule] = []
+    for x, gamma in zip(samples, known, strict=True):
+        x = np.asarray(x)
+        if gamma is not None:
+            checks.append(skewness_rule(int(x.size), gamma))
+        elif x.size and (x >= 0).all():
+            checks.append(tail_diagnostic(x))
+    bad = [c for c in checks if not c.supported]
     if not bad or decision.verdict in ("not covered", "error"):
         return decision
-    worst_tail = min(bad, key=lambda d: d.tail_index)
+    worst_tail = max(bad, key=lambda c: c.networks_needed or math.inf)
     return Decision(
         "inconclusive",
         decision.estimate,
@@ -176,12 +207,14 @@ def mean_part(
     predicted: float | None,
     margins: Margins = CONSTANT,
     table: list[dict[str, Any]] | None = None,
+    *,
+    skewness: float | None = None,
 ) -> Part:
-    """Judge the mean over networks of ``values`` against ``predicted``."""
+    """Judge the mean over networks of ``values`` against ``predicted`` (``skewness``: the theory's, if known)."""
     values = np.asarray(values, dtype=np.float64)
     est = robust_mean_ci(values)
     se = (est.ci[1] - est.ci[0]) / (2 * 1.959963984540054)
-    decision = supported_decision(decide(est.mean, se, predicted, margins), [values])
+    decision = supported_decision(decide(est.mean, se, predicted, margins), [values], skewness=[skewness])
     return Part(name, description, decision, table or [], None, mean_convergence(values))
 
 

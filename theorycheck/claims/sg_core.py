@@ -11,6 +11,7 @@ from theorycheck.claims._common import (
     exact_part,
     mean_part,
     paired_ratio_part,
+    predicted_skewness,
     ratio_scaling_part,
     sample_cell,
 )
@@ -58,6 +59,7 @@ def _eq8_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
                     values,
                     constant,
                     CONSTANT,
+                    skewness=predicted_skewness(_eq8_arch(p, g, role), str(d)),
                 )
             )
         if g == "1" and role == "main":

@@ -233,6 +233,10 @@ def _loss_class(text: str) -> str | int:
     return int(text) if text.isdigit() else text
 
 
+def _selected(name: str, wanted: list[str] | None) -> bool:
+    return not wanted or any(w.lower() in name.lower() for w in wanted)
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from theorycheck.calibration import SETTINGS, SPENDING, coverage, markdown_table, optional_stopping
 
@@ -240,7 +244,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         from theorycheck._paths import check_output_file
 
         check_output_file(args.output, "--output", example="benchmarks/CALIBRATION.md")
-    chosen = [s for s in SETTINGS if s.quick or not args.quick]
+    chosen = [s for s in SETTINGS if (s.quick or not args.quick) and _selected(s.name, args.setting)]
+    if not chosen:
+        names = "; ".join(s.name for s in SETTINGS)
+        raise TheorycheckError(f"--setting {' / '.join(args.setting)} matches no setting; the settings are: {names}")
     update, close = _progress_bar(len(chosen), "settings")
     rows = []
     try:

@@ -323,12 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
             "Repeat each interval method (Student-t, BCa bootstrap, the verdicts' robust mean, the GLM HC1 slope "
             "and its WLS cross-check) on R independent replicates of settings whose truth is exact (FC He nets: "
             "E‖∂f‖² = 2, slope −1 in d; deep narrow nets for heavy tails), and print the fraction of intervals that "
-            "contain the truth with its Clopper–Pearson interval. Replicates that fail the tail diagnostic are "
-            "counted apart (the verdicts call them inconclusive)."
+            "contain the truth with its Clopper–Pearson interval. Replicates that fail the tail diagnostic (Cochran's "
+            "rule with the theory's exact skewness where the graph is a Gaussian dense/ReLU chain, else Hill's "
+            "index) are counted apart (the verdicts call them inconclusive)."
         ),
     )
     cal.add_argument("--replicates", type=_bounded_positive_int, default=500, metavar="R", help="replicates (500)")
     cal.add_argument("--quick", action="store_true", help="only the CI-sized settings (n = 200 networks)")
+    cal.add_argument(
+        "--setting",
+        action="append",
+        default=None,
+        metavar="TEXT",
+        help="only the settings whose name contains TEXT (repeatable; e.g. 'moderate', 'n=2000')",
+    )
     cal.add_argument("--json", action="store_true", help="print JSON rows")
     cal.add_argument("--output", default=None, metavar="FILE.md", help="also write the table with date and device")
     cal.set_defaults(func=_cmd_calibrate)

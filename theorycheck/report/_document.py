@@ -68,7 +68,8 @@ def _title_page(study: dict[str, Any], verdicts: list[dict[str, Any]]) -> str:
 #text(weight: "bold")[refuted] = outside the band, or a counterexample; #text(weight: "bold")[inconclusive] = the CI is
 too wide. Every Monte Carlo check runs next to a negative control (a mutant that breaks the claim), which must come out
 refuted. Confidence intervals are clustered by network: one value per sampled network. Interval coverage:
-{text(MEASURED_COVERAGE)}. A sample whose tail index is below {MIN_TAIL_INDEX:g} gives *inconclusive*, never refuted;
+{text(MEASURED_COVERAGE)}. A sample that cannot support an interval (fewer than 28 + 25γ₁² networks for the
+theory's exact skewness γ₁ of a dense/ReLU chain, else a tail index below {MIN_TAIL_INDEX:g}) gives *inconclusive*, never refuted;
 α is split over each claim's planned looks (Bonferroni α-spending).]
 #pagebreak()
 """
@@ -197,9 +198,10 @@ def _guarantee(sequential: dict[str, Any]) -> str:
         else "one look"
     )
     return (
-        "95% intervals clustered by network (Student-t, BCa for heavy tails, GLM HC1 for exponents), used only when "
-        f"the sample's estimated tail index is at least {MIN_TAIL_INDEX:g}; {MEASURED_COVERAGE}; {looks}; CIs are "
-        "at level 1 − α/J for J planned looks."
+        "95% intervals clustered by network (Student-t for means, GLM HC1 for exponents), used only when the "
+        "sample can support them: n > 28 + 25γ₁² for the theory's exact skewness γ₁ (Cochran's rule; Gaussian "
+        f"dense/ReLU chains), otherwise a tail index of at least {MIN_TAIL_INDEX:g} (Hill); {MEASURED_COVERAGE}; "
+        f"{looks}; CIs are at level 1 − α/J for J planned looks."
     )
 
 

@@ -11,7 +11,10 @@ from theorycheck.stats._regression import fit_power_law as fit_power_law
 from theorycheck.stats._regression import fit_ratio_power_law as fit_ratio_power_law
 from theorycheck.stats._regression import log_ratio as log_ratio
 from theorycheck.stats._tails import MIN_TAIL_INDEX as MIN_TAIL_INDEX
+from theorycheck.stats._tails import SkewnessRule as SkewnessRule
 from theorycheck.stats._tails import TailDiagnostic as TailDiagnostic
+from theorycheck.stats._tails import cochran_networks as cochran_networks
+from theorycheck.stats._tails import skewness_rule as skewness_rule
 from theorycheck.stats._tails import tail_diagnostic as tail_diagnostic
 from theorycheck.stats._verdict import SEVERITY as SEVERITY
 from theorycheck.stats._verdict import VERDICTS as VERDICTS
@@ -30,9 +33,11 @@ __all__ = [
     "Estimate",
     "Margins",
     "PowerLawFit",
+    "SkewnessRule",
     "TailDiagnostic",
     "alpha_share",
     "bootstrap_mean_ci",
+    "cochran_networks",
     "decide",
     "fit_power_law",
     "fit_ratio_power_law",
@@ -42,6 +47,7 @@ __all__ = [
     "relative_deviation",
     "robust_mean_ci",
     "running_means",
+    "skewness_rule",
     "tail_diagnostic",
     "worst",
 ]

@@ -11,12 +11,16 @@ from theorycheck.theory._predict import Summary as Summary
 from theorycheck.theory._predict import in_degrees as in_degrees
 from theorycheck.theory._predict import lemma7_sum as lemma7_sum
 from theorycheck.theory._predict import predict as predict
+from theorycheck.theory._tails import GradientTail as GradientTail
+from theorycheck.theory._tails import gradient_tail as gradient_tail
 
 __all__ = [
+    "GradientTail",
     "Prediction",
     "Summary",
     "expected_l1",
     "expected_linf",
+    "gradient_tail",
     "in_degrees",
     "lemma7_sum",
     "linf_asymptote",

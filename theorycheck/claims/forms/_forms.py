@@ -23,6 +23,7 @@ from weakref import WeakKeyDictionary
 import numpy as np
 
 from theorycheck.claims._base import Cell, CellData, Claim, Part
+from theorycheck.claims._common import predicted_skewness
 from theorycheck.claims._params import Param, network_count
 from theorycheck.claims.forms._assumptions import Assumption, check_assumptions
 from theorycheck.claims.forms._expr import Expression
@@ -183,8 +184,15 @@ class UserClaim:
             pred = None
             if predict and self.predicted is not None:
                 pred, _ = self._point_prediction(p, None if bases is None else bases[i])
-            out.append(Sample(p, np.asarray(values, dtype=np.float64), self.against(p.scope), pred))
+            out.append(Sample(p, np.asarray(values, dtype=np.float64), self.against(p.scope), pred, self._skewness(p)))
         return out
+
+    def _skewness(self, p: Point) -> float | None:
+        """The theory's exact skewness of the per-network values at ``p`` (a positive multiple of one logit's
+        ‖∂f/∂x‖² of a DSL graph), or None: the tail is then judged from the sample."""
+        if self.target != "logit" or self.statistic.moment is None or p.module is not None or not p.arch:
+            return None
+        return predicted_skewness(p.arch, p.input)
 
     def _describe(self) -> str:
         stat = self.statistic.name if self.scale is None else f"{self.statistic.name}·({self.scale.text})"
@@ -234,7 +242,7 @@ class UserClaim:
         if source == "control":  # judged against the claim's predictions, point by point
             mains = self.family.points()
             samples = [
-                Sample(s.point, s.values, s.x, self._point_prediction(m, None)[0])
+                Sample(s.point, s.values, s.x, self._point_prediction(m, None)[0], s.skewness)
                 for s, m in zip(samples, mains, strict=True)
             ]
         why = self._point_prediction(self.family.points()[0], None)[1] if self.predicted is not None else ""
@@ -273,7 +281,7 @@ class UserClaim:
                 control=automatic,
             )
         preds = [self._point_prediction(p, b) for p, b in zip(self.family.points(), bases, strict=True)]
-        treated = [Sample(s.point, s.values, s.x, v) for s, (v, _) in zip(treated, preds, strict=True)]
+        treated = [Sample(s.point, s.values, s.x, v, s.skewness) for s, (v, _) in zip(treated, preds, strict=True)]
         return ratio_parts(
             lambda s: (
                 f"ratio = {s.predicted:.6g} ({s.point.label})"

@@ -23,12 +23,14 @@ __all__ = ["Sample", "not_covered", "ratio_parts", "scaling_part", "shifted", "v
 
 @dataclass(frozen=True)
 class Sample:
-    """Per-network values of one grid point, the regressor there, and the theory's prediction (or None)."""
+    """Per-network values of one grid point, the regressor there, the theory's prediction (or None), and the
+    theory's exact skewness of the values (or None: the tail is then judged from the sample)."""
 
     point: Point
     values: np.ndarray
     x: float = math.nan
     predicted: float | None = None
+    skewness: float | None = None
 
 
 def shifted(predicted: float, margins: Margins, measured: float) -> float:
@@ -90,7 +92,9 @@ def scaling_part(
         if control:
             slope = shifted(slope, margins, fit.slope)
             name = f"{name}: against {slope:.4g} (automatic control)"
-        decision = supported_decision(decide(fit.slope, fit.slope_se, slope, margins), ys)
+        decision = supported_decision(
+            decide(fit.slope, fit.slope_se, slope, margins), ys, skewness=[s.skewness for s in samples]
+        )
     return Part(name, description, decision, table, fit.to_dict(), slope_convergence(xs, ys))
 
 
@@ -118,7 +122,7 @@ def value_parts(
         se = (est.ci[1] - est.ci[0]) / (2 * 1.959963984540054)
         target = shifted(s.predicted, margins, est.mean) if control else s.predicted
         label = f"{name(s)}: against {target:.6g} (automatic control)" if control else name(s)
-        decision = supported_decision(decide(est.mean, se, target, margins), [s.values])
+        decision = supported_decision(decide(est.mean, se, target, margins), [s.values], skewness=[s.skewness])
         parts.append(Part(label, description, decision, table, None, mean_convergence(s.values)))
     return parts
 
@@ -169,6 +173,7 @@ def ratio_parts(
             decision = supported_decision(
                 decide(fit.slope, fit.slope_se, slope, margins),
                 [*(t.values for t in treated), *(b.values for b in baseline)],
+                skewness=[*(t.skewness for t in treated), *(b.skewness for b in baseline)],
             )
         return [Part(slope_name, description, decision, table, fit.to_dict())]
     parts = []
@@ -180,6 +185,8 @@ def ratio_parts(
         ratio = math.exp(lr)
         target = shifted(t.predicted, margins, ratio) if control else t.predicted
         label = f"{name(t)}: against {target:.6g} (automatic control)" if control else name(t)
-        decision = supported_decision(decide(ratio, ratio * se, target, margins), [t.values, b.values])
+        decision = supported_decision(
+            decide(ratio, ratio * se, target, margins), [t.values, b.values], skewness=[t.skewness, b.skewness]
+        )
         parts.append(Part(label, description, decision, [row]))
     return parts
