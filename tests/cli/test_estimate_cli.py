@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from tests._cli import CliResult, run_cli
 from theorycheck.bench import BenchConfig, run_bench
 from theorycheck.cli import main
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "theorycheck", *args], capture_output=True, text=True, check=False)
+def run(*args: str) -> CliResult:
+    return run_cli(*args)
 
 
 def test_estimate_json_mirrors_predict(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,11 +8,12 @@ import sys
 
 import pytest
 
+from tests._cli import CliResult, run_cli
 from theorycheck.cli import main
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "theorycheck", *args], capture_output=True, text=True, check=False)
+def run(*args: str) -> CliResult:
+    return run_cli(*args)
 
 
 def test_predict_json_fc_done_criterion() -> None:
@@ -83,12 +84,15 @@ def test_bad_input_exits_2_with_one_message(args: list[str], fragment: str) -> N
 
 
 def test_help_explains_the_dsl() -> None:
-    res = run("predict", "--help")
+    """The real entry points, in a subprocess: ``python -m theorycheck`` (and its ``cli`` package)."""
+    res = subprocess.run(
+        [sys.executable, "-m", "theorycheck", "predict", "--help"], capture_output=True, text=True, check=False
+    )
     assert res.returncode == 0
     for word in ("Lemma 7", "(S)", "circular", "residual{body}", "[layers]*N", "CxHxW"):
         assert word in res.stdout
     top = run("--help")
-    assert "predict" in top.stdout
+    assert top.returncode == 0 and "predict" in top.stdout
 
 
 RESIDUAL = (

@@ -202,7 +202,7 @@ claims = ["sg.thm6_proof"]
 [claims."sg.thm6_proof"]
 pools = [4, 9]
 channels = 2
-networks = 16
+networks = 6
 """
 
 

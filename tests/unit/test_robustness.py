@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
+from tests._cli import run_cli
 from theorycheck.attacks import chained_bound, minimal_l2_perturbation
 from theorycheck.attacks._bounds import fc_taylor_bound, rule_ratios, taylor_bound
 from theorycheck.attacks._robustness import bound_attack_rows, draw_networks
@@ -139,17 +138,12 @@ def test_inverted_rules_are_flagged() -> None:
 
 
 def test_bound_cli_json_and_errors() -> None:
-    cmd = [sys.executable, "-m", "theorycheck.cli", "bound"]
-    out = subprocess.run(
-        [*cmd, "conv(4,3,padding=circular) relu avgpool(2) flatten dense(3)", "--input", "1x8x8", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = run_cli("bound", "conv(4,3,padding=circular) relu avgpool(2) flatten dense(3)", "--input", "1x8x8", "--json")
+    assert out.returncode == 0, out.stderr
     (item,) = json.loads(out.stdout)
     assert {"bound", "kappa_softmax", "layers", "attack"} <= set(item)
     layers = [layer["layer"] for layer in item["layers"]]
     assert layers == ["conv(4,3,padding=circular)", "relu", "avgpool(2)", "flatten"]
     assert item["attack"]["ratio"] == pytest.approx(item["bound"] / item["attack"]["norm"])
-    bad = subprocess.run([*cmd, "dense(4) relu add{dense(3)|dense(3)}", "--input", "4"], capture_output=True, text=True)
+    bad = run_cli("bound", "dense(4) relu add{dense(3)|dense(3)}", "--input", "4")
     assert bad.returncode == 2 and "sequential networks" in bad.stderr and "Traceback" not in bad.stderr
