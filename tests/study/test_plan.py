@@ -96,3 +96,19 @@ def test_claims_sharing_cells_share_their_planned_budget(tmp_path: Path) -> None
     res = run_study(parse_study(study), tmp_path / "run")
     assert res.results["sg.thm6"]["n_networks"] == res.results["sg.thm6_proof"]["n_networks"]
     assert res.verdict("sg.thm6") != "error" and res.verdict("sg.thm6_proof") != "error"
+
+
+def test_a_tail_the_theory_predicts_sets_the_floor_of_the_plan() -> None:
+    """A pilot of [dense(16) relu]*4 (γ₁ = 6.28 from the graph) that would verify is inconclusive by Cochran's rule;
+    the plan asks at least the rule's 1,013 networks, not the few that its narrow interval alone would need."""
+    from theorycheck.claims._common import CONSTANT, supported_decision
+    from theorycheck.theory import gradient_tail
+
+    gamma = gradient_tail("[dense(16) relu]*4 dense(1)", "8").skewness
+    values = np.random.default_rng(1).gamma(50.0, 2.0 / 50.0, size=PILOT)
+    with looks(1):
+        raw = decide(float(values.mean()), float(values.std(ddof=1) / np.sqrt(PILOT)), 2.0, CONSTANT)
+    assert raw.verdict == "verified"
+    gated = supported_decision(raw, [values], skewness=[gamma]).to_dict()
+    n, why = needed_networks(gated, PILOT)
+    assert n == 1013 and "heavy tail (needs 1013)" in why
