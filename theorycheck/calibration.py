@@ -6,9 +6,8 @@ into ``R`` independent replicates of ``n`` networks, builds each interval method
 the fraction of 95% intervals that contain the truth, with its own Clopper–Pearson 95% interval. Replicates
 whose sample fails the verdicts' tail diagnostic are counted apart (Cochran's rule with the theory's exact skewness
 where :func:`theorycheck.theory.gradient_tail` covers the graph, else Hill's index,
-:func:`theorycheck.stats.tail_diagnostic`): the
-verdicts never use their intervals, so coverage is reported over the replicates that pass, next to the share
-that passed.
+:func:`theorycheck.stats.tail_diagnostic`): the verdicts never use their intervals, so coverage is reported over the
+replicates that pass, next to the share that passed.
 
 Exact truths (He init, ReLU, no pooling, so eq. 13 holds exactly at any width; Simon-Gabriel et al. 2019):
 ``E‖∂ₓf‖₂² = 2`` for an FC net whose logit layer has gain 2 (``= 1`` with gain 1), and the exponent −1 of
