@@ -234,6 +234,11 @@ ROWS: list[Row] = [
     Row("report of a file", ["report", "f", "-o", "r.pdf"], "is not a study output directory", {"f": "x"}),
     Row("report of an empty dir", ["report", "d", "-o", "r.pdf"], "not found", {"d/": ""}),
     Row(
+        "calibrate, unknown setting",
+        ["calibrate", "--setting", "wide resnet", "--replicates", "10"],
+        "matches no setting",
+    ),
+    Row(
         "results of the wrong shape",
         ["report", "res", "-o", "r.pdf"],
         "results.json is not an object",

@@ -320,12 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate",
         help="measure the coverage of the verdicts' 95%% intervals where the truth is exact",
         description=(
-            "Repeat each interval method (Student-t, BCa bootstrap, the verdicts' robust mean, the GLM HC1 slope "
-            "and its WLS cross-check) on R independent replicates of settings whose truth is exact (FC He nets: "
-            "E‖∂f‖² = 2, slope −1 in d; deep narrow nets for heavy tails), and print the fraction of intervals that "
-            "contain the truth with its Clopper–Pearson interval. Replicates that fail the tail diagnostic (Cochran's "
-            "rule with the theory's exact skewness where the graph is a Gaussian dense/ReLU chain, else Hill's "
-            "index) are counted apart (the verdicts call them inconclusive)."
+            "Repeat each interval method (Student-t, the verdicts' interval for means; the BCa bootstrap, for "
+            "comparison; the GLM HC1 slope and its WLS cross-check) on R independent replicates of settings whose "
+            "truth is exact (FC He nets: E‖∂f‖² = 2, slope −1 in d; deep narrow nets for heavy tails), and print "
+            "the fraction of intervals that contain the truth with its Clopper–Pearson interval. Replicates that "
+            "fail the tail diagnostic (Cochran's rule with the theory's exact skewness where the graph is a "
+            "Gaussian dense/ReLU chain, else Hill's index) are counted apart (the verdicts call them inconclusive)."
         ),
     )
     cal.add_argument("--replicates", type=_bounded_positive_int, default=500, metavar="R", help="replicates (500)")

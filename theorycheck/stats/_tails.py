@@ -119,9 +119,14 @@ class SkewnessRule:
     networks_needed: int | None
 
     def reason(self) -> str:
-        need = cochran_networks(self.skewness)
         if self.supported:
+            need = cochran_networks(self.skewness)
             return f"predicted skewness γ₁ = {self.skewness:.3g}: n = {self.n} ≥ {need} (Cochran's rule)"
+        if self.networks_needed is None:
+            return (
+                f"heavy tail predicted by the theory: the per-network values have skewness γ₁ = {self.skewness:.3g}, "
+                "so no finite number of networks supports a normal interval"
+            )
         return (
             f"heavy tail predicted by the theory: the per-network values have skewness γ₁ = {self.skewness:.3g} "
             f"(exact, from the graph), and a normal interval needs n > 28 + 25γ₁² (Cochran's rule, Sugden et al. "
