@@ -84,7 +84,7 @@ def test_bad_input_exits_2_with_one_message(args: list[str], fragment: str) -> N
 
 
 def test_help_explains_the_dsl() -> None:
-    """The real entry points, in a subprocess: ``python -m theorycheck`` (and its ``cli`` package)."""
+    """The real entry point, in a subprocess (``python -m theorycheck``); the other CLI tests run in-process."""
     res = subprocess.run(
         [sys.executable, "-m", "theorycheck", "predict", "--help"], capture_output=True, text=True, check=False
     )

@@ -1,10 +1,10 @@
 """The verdicts' 95% intervals cover exact truths, measured (CI-sized version of `theorycheck calibrate`).
 
-R = 200 replicates of n = 200 networks: the FC He constant E‖∂f‖₂² = 2 (Student-t and the verdicts' robust mean)
+R = 200 replicates of n = 200 networks: the FC He constant E‖∂f‖₂² = 2 (Student-t, the verdicts' interval)
 and the exponent −1 of E[(∂f/∂x_i)²] in d (GLM HC1 and WLS). A method fails below 90% coverage; at R = 200 a
 well-calibrated 95% interval falls below 90% with probability < 0.5% (binomial). A planted miscalibrated
 interval (normal quantile 1.0 instead of 1.96) must fail the same check, and the deep narrow net's samples must
-all be stopped by the tail diagnostic.
+all be stopped by the tail diagnostic (Cochran's rule with the theory's skewness: no network is drawn).
 """
 
 from __future__ import annotations
