@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from theorycheck.claims._common import predicted_skewness
 from theorycheck.sampler import sample
 from theorycheck.stats import (
     SkewnessRule,
@@ -36,7 +37,6 @@ from theorycheck.stats import (
     skewness_rule,
     tail_diagnostic,
 )
-from theorycheck.theory import gradient_tail
 
 __all__ = ["MEASURED_COVERAGE", "METHODS", "SETTINGS", "CoverageRow", "Setting", "coverage", "run_calibration"]
 
@@ -143,8 +143,8 @@ def _replicates(setting: Setting, d: int, replicates: int, seed: int) -> np.ndar
 def _predicted_rule(setting: Setting, d: int) -> SkewnessRule | None:
     """Cochran's rule with the theory's exact skewness (the verdicts' diagnostic where the theory covers the graph),
     or None: Hill's index of each replicate decides."""
-    tail = gradient_tail(setting.arch, str(d))
-    return skewness_rule(setting.networks, tail.skewness) if tail.covered else None
+    gamma = predicted_skewness(setting.arch, str(d))
+    return None if gamma is None else skewness_rule(setting.networks, gamma)
 
 
 def coverage(

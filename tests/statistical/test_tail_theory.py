@@ -128,3 +128,8 @@ def test_a_sample_below_cochrans_n_is_inconclusive_with_the_networks_needed() ->
         if verdict == "inconclusive":
             assert "at least 1013 networks would be needed" in judged.explanation
         assert supported_decision(decision, [values]).verdict == "verified"  # Hill alone lets it through
+
+
+def test_fewer_than_three_moments_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least 3"):
+        gradient_tail("dense(4) relu dense(1)", "3", order=2)

@@ -15,6 +15,8 @@ from theorycheck.claims._base import Cell, CellData, Part
 from theorycheck.stats import (
     Decision,
     Margins,
+    SkewnessRule,
+    TailDiagnostic,
     alpha_share,
     decide,
     fit_power_law,
@@ -24,7 +26,6 @@ from theorycheck.stats import (
     skewness_rule,
     tail_diagnostic,
 )
-from theorycheck.stats._tails import SkewnessRule, TailDiagnostic
 from theorycheck.theory._tails import gradient_tail
 
 __all__ = [

@@ -77,8 +77,10 @@ def gradient_tail(arch: Architecture | str, input_shape: Shape | str | int, *, o
     Args:
         arch: the architecture (text or parsed).
         input_shape: the input's shape; ``d`` is the number of its entries.
-        order: how many moments (at least 2).
+        order: how many moments (at least 3: the skewness needs the third).
     """
+    if not isinstance(order, int) or order < 3:
+        raise ValueError(f"order must be an integer of at least 3, got {order!r}")
     net = Architecture.parse(arch) if isinstance(arch, str) else arch
     layers = net.shapes(input_shape)
     if not layers:
@@ -100,9 +102,8 @@ def gradient_tail(arch: Architecture | str, input_shape: Shape | str | int, *, o
             return _refuse(f"layer {i + 1} is {node.kind}{f' ({node.fn})' if isinstance(node, Activation) else ''}")
     if not kinds or kinds[-1][1]:
         return _refuse("the last layer must be a dense layer without an activation (the logits)")
-    normalised = np.ones(order)
-    direction = np.array([math.prod(d + 2 * i for i in range(j + 1)) / d ** (j + 1) for j in range(order)])
-    normalised *= direction
+    # the direction's ‖u‖², a χ²_d: E[Π_{i<j}(d+2i)] / d^j
+    normalised = np.array([math.prod(d + 2 * i for i in range(j + 1)) / d ** (j + 1) for j in range(order)])
     for n, relu in kinds[:-1]:
         support = np.arange(n + 1, dtype=np.float64) if relu else np.array([float(n)])
         prob = sps.binom.pmf(np.arange(n + 1), n, 0.5) if relu else np.array([1.0])
