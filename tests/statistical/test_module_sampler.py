@@ -110,9 +110,9 @@ def test_theory_for_a_module_that_does_not_convert_is_not_covered() -> None:
     )
 
 
-def test_out_of_memory_halves_the_chunk_and_gives_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A planted out-of-memory error on chunks above 8 networks: the sampler backs off to 8 and the rows are those
-    of a run at chunk 8."""
+def test_out_of_memory_halves_the_chunk_then_the_window_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A planted out-of-memory error above 8 networks per vmap: the chunk halves to the window (32: the same rows),
+    then the window to 16 and 8, recorded, and the rows equal a plain run's to round-off."""
     from theorycheck.sampler import _modules
 
     real = _modules._batched_logits
@@ -123,8 +123,9 @@ def test_out_of_memory_halves_the_chunk_and_gives_the_same_rows(monkeypatch: pyt
         return real(modules, x)
 
     monkeypatch.setattr(_modules, "_batched_logits", tight)
-    res = sample_module(paper_cnn, "3x16x16", networks=20, seed=5, chunk=32)
-    assert res.provenance["chunk_backoffs"] == [16, 8]
+    res = sample_module(paper_cnn, "3x16x16", networks=20, seed=5, chunk=64)
+    assert res.provenance["chunk_backoffs"] == [32]
+    assert res.provenance["window_backoffs"] == [16, 8] and res.provenance["window"] == 8
     monkeypatch.setattr(_modules, "_batched_logits", real)
     ref = sample_module(paper_cnn, "3x16x16", networks=20, seed=5, chunk=8)
-    assert np.array_equal(res.rows["logit.coord_var"], ref.rows["logit.coord_var"])
+    np.testing.assert_allclose(res.rows["logit.coord_var"], ref.rows["logit.coord_var"], rtol=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 
@@ -11,7 +12,16 @@ from theorycheck.errors import TheorycheckError
 from theorycheck.sampler._program import Program, all_ops
 from theorycheck.sampler._rng import RNG_BLOCK
 
-__all__ = ["MAX_ELEMENTS", "available_bytes", "is_out_of_memory", "plan_chunk"]
+__all__ = [
+    "MAX_ELEMENTS",
+    "MIN_WINDOW",
+    "available_bytes",
+    "cpu_window",
+    "is_out_of_memory",
+    "plan_chunk",
+    "smaller_window",
+    "windows",
+]
 
 #: no tensor may reach 2**31 elements (known conv and indexing bugs beyond it)
 MAX_ELEMENTS = 2**31 - 1
@@ -20,6 +30,11 @@ CPU_BUDGET = 1 << 30
 #: on CUDA every step computes a whole window of one chunk (bit-identical splits), so a run of
 #: n networks computes up to one chunk more than n; 1024 networks already fill an H100
 CUDA_MAX_CHUNK = 1024
+#: the smallest compute window: batches of one or two networks take other CPU kernel paths
+MIN_WINDOW = 4
+#: CPU compute windows hold at most this many bytes: a constant, so that the window (and with it every kernel's
+#: batch shape, hence the rounding) depends on the program alone, never on the memory free at the time
+CPU_WINDOW_BYTES = 256 << 20
 
 
 def available_bytes(device: torch.device) -> int:
@@ -65,6 +80,30 @@ def plan_chunk(program: Program, device: torch.device, itemsize: int, *, explici
     if limit >= RNG_BLOCK:
         return (limit // RNG_BLOCK) * RNG_BLOCK
     return 1 << (limit.bit_length() - 1)
+
+
+def cpu_window(program: Program, itemsize: int, *, explicit: bool, n_targets: int) -> int:
+    """Networks computed together on the CPU: the largest of 32, 16, 8, 4 whose tensors fit in
+    :data:`CPU_WINDOW_BYTES` (4 when even that does not). A function of the program, the precision and the
+    targets only, so rows are bit-identical whatever the chunk, start offset, worker split or resumption."""
+    total, largest = per_network_footprint(program, explicit=explicit, n_targets=n_targets)
+    window = RNG_BLOCK
+    while window > MIN_WINDOW and (window * total * itemsize > CPU_WINDOW_BYTES or window * largest > MAX_ELEMENTS):
+        window //= 2
+    return window
+
+
+def windows(lo: int, hi: int, window: int) -> Iterator[tuple[int, int]]:
+    """The aligned windows ``[first, first + window)`` that cover networks ``[lo, hi)``."""
+    first = lo // window * window
+    while first < hi:
+        yield first, first + window
+        first += window
+
+
+def smaller_window(window: int) -> int | None:
+    """The next window after an out-of-memory error at ``window`` (None below :data:`MIN_WINDOW`)."""
+    return window // 2 if window // 2 >= MIN_WINDOW else None
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -8,7 +8,9 @@ summed target is each network's own).
 
 Reproducibility: network ``i``'s parameters come from a generator seeded by ``(seed, i)`` (the global RNG is
 forked and seeded around ``reset_parameters``, which takes no generator), its input and loss class from the DSL
-sampler's streams; so rows do not depend on the chunk. Modules run in eval mode by default: at initialisation a
+sampler's streams, and every vmap computes a whole aligned window of :data:`MODULE_WINDOW` networks; so rows do
+not depend on the chunk, the start or the split, bit for bit (an out-of-memory back-off below one window halves
+the window, which is recorded). Modules run in eval mode by default: at initialisation a
 BatchNorm then normalises with its running statistics (mean 0, variance 1), and there is no dropout.
 The rows are the DSL sampler's (``sampler._rows``): the same statistics, targets and user reducers.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,7 +28,7 @@ from torch import nn
 
 from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Shape, parse_input_shape
-from theorycheck.sampler._memory import is_out_of_memory
+from theorycheck.sampler._memory import MIN_WINDOW, is_out_of_memory, windows
 from theorycheck.sampler._precision import compute_dtype, precision_mode
 from theorycheck.sampler._provenance import provenance, resolve_device
 from theorycheck.sampler._rng import RNG_BLOCK, STREAM_CLASS, STREAM_INPUT, block_generator, blocks_for
@@ -35,6 +38,9 @@ __all__ = ["STREAM_MODULE", "he_init", "sample_module"]
 
 #: the stream of per-network parameters of a module family
 STREAM_MODULE = 5
+#: networks computed together (one vmap): a constant, so that every kernel call has the same batch shape whatever
+#: the chunk, start or split (oneDNN and cuDNN choose kernels, and so the rounding, by batch shape)
+MODULE_WINDOW = 32
 Init = Callable[[nn.Module, torch.Generator], None]
 
 
@@ -110,17 +116,24 @@ def _batched_logits(modules: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
     return vmap(one)(params, buffers, x)
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """What every network of one run shares besides its index."""
+
+    variables: Mapping[str, Any] | None
+    init: Init | None
+    train: bool
+    q: float | None
+    reducers: Mapping[str, Reducer] | None
+
+
 def _chunk_rows(
     make: Callable[..., nn.Module],
-    variables: Mapping[str, Any] | None,
-    init: Init | None,
-    train: bool,
+    settings: _Settings,
     seed: int,
     shape: Shape,
     names: list[tuple[str, str, int]],
     loss_class: str | int,
-    q: float | None,
-    reducers: Mapping[str, Reducer] | None,
     dev: torch.device,
     dtype: torch.dtype,
     lo: int,
@@ -129,9 +142,9 @@ def _chunk_rows(
     """Rows of networks ``[lo, hi)``: build and re-initialise each, one vmapped forward, one backward per target."""
     modules = []
     for i in range(lo, hi):
-        m = make(**(variables or {}))
-        _reset(m, seed, i, init)
-        modules.append(m.to(dev, dtype).train(train))
+        m = make(**(settings.variables or {}))
+        _reset(m, seed, i, settings.init)
+        modules.append(m.to(dev, dtype).train(settings.train))
     x = _inputs(seed, shape, lo, hi).to(dev, dtype).requires_grad_(True)
     logits = _batched_logits(modules, x)
     classes = None
@@ -153,7 +166,9 @@ def _chunk_rows(
         grads.append(g.reshape(hi - lo, -1))
     stacked = torch.stack(grads, 1)
     keep = slice(0, hi - lo)
-    out, _ = reduce_rows(names, stacked, logits.detach(), classes, x.detach(), keep, q=q, reducers=reducers)
+    out, _ = reduce_rows(
+        names, stacked, logits.detach(), classes, x.detach(), keep, q=settings.q, reducers=settings.reducers
+    )
     return out
 
 
@@ -209,24 +224,35 @@ def sample_module(
     rows: dict[str, list[np.ndarray]] = {}
     done = 0
     backoffs: list[int] = []
+    window_backoffs: list[int] = []
+    window = MODULE_WINDOW
+    settings = _Settings(variables, init, train, q, reducers)
     with precision_mode(precision):
         lo, stop = start, start + networks
         while lo < stop:
             hi = min(stop, lo + chunk)
             try:
-                out = _chunk_rows(
-                    make, variables, init, train, seed, shape, names, loss_class, q, reducers, dev, dtype, lo, hi
-                )
+                parts = []
+                for first, last in windows(lo, hi, window):  # whole aligned windows: one batch shape
+                    out = _chunk_rows(make, settings, seed, shape, names, loss_class, dev, dtype, first, last)
+                    keep = slice(max(lo, first) - first, min(hi, last) - first)
+                    parts.append({k: v[keep] for k, v in out.items()})
             except Exception as exc:
-                if not is_out_of_memory(exc) or chunk <= 1:
+                if not is_out_of_memory(exc) or min(chunk, window) <= MIN_WINDOW:
                     raise
                 if dev.type == "cuda":
                     torch.cuda.empty_cache()
-                chunk //= 2  # rows do not depend on the chunk: the retry gives the same numbers
-                backoffs.append(chunk)
+                if chunk > window:  # fewer windows per step: the same rows
+                    chunk = max(window, chunk // 2)
+                    backoffs.append(chunk)
+                else:  # a smaller window is another batch shape: the rows change at round-off (recorded)
+                    window //= 2
+                    chunk = window
+                    window_backoffs.append(window)
                 continue
-            for key, val in out.items():
-                rows.setdefault(key, []).append(val.cpu().numpy())
+            for part in parts:
+                for key, val in part.items():
+                    rows.setdefault(key, []).append(val.cpu().numpy())
             done += hi - lo
             lo = hi
             if progress is not None:
@@ -237,6 +263,8 @@ def sample_module(
         precision,
         seed,
         chunk_backoffs=backoffs,
+        window=window,
+        window_backoffs=window_backoffs,
         sampler="module family (torch.func vmap)",
         networks=networks,
         start=start,

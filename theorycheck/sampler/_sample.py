@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,7 +20,14 @@ from theorycheck.sampler._conditional import (
     conditional_noise_shapes,
     supports_conditional,
 )
-from theorycheck.sampler._memory import is_out_of_memory, per_network_footprint, plan_chunk
+from theorycheck.sampler._memory import (
+    MIN_WINDOW,
+    cpu_window,
+    is_out_of_memory,
+    per_network_footprint,
+    plan_chunk,
+    windows,
+)
 from theorycheck.sampler._plan import Plan, backward_vectors, draw_classes, draw_inputs, target_names
 from theorycheck.sampler._precision import compute_dtype, precision_mode
 from theorycheck.sampler._program import ConvSetup, compile_program
@@ -36,9 +43,6 @@ from theorycheck.sampler._triton_conv import ensure_triton
 __all__ = ["STATISTICS", "SampleResult", "resolve_device", "sample"]
 
 STREAM_BACKWARD = 4
-#: smallest batch ever computed: on CPU, batches of 1 or 2 networks take kernel paths whose
-#: rounding differs from larger batches; from 3 on, results are identical bit for bit
-MIN_BATCH = 4
 TargetKind = Literal["logit", "logits", "loss"]
 #: per-gradient statistics, one value per network: mean_i g_i², ‖g‖₂², ‖g‖₁, ‖g‖_∞
 STATISTICS = ("coord_var", "sq_norm", "l1", "linf")
@@ -68,39 +72,39 @@ class SampleResult:
 
 
 def _compute(plan: Plan, lo: int, hi: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Rows and map sums for networks ``[lo, hi)``.
+    """Rows and map sums for networks ``[lo, hi)``, computed one aligned window at a time.
 
-    The batch actually computed is widened so that its shape does not depend on how the
-    networks were split: on CUDA, the aligned window of ``plan.window`` networks holding
-    ``[lo, hi)`` (cuBLAS and cuDNN choose kernels by batch size); on the CPU, at least
-    :data:`MIN_BATCH` networks (batches of one or two take other kernel paths). The
-    per-network reductions also run on the whole batch (CUDA reductions are ordered by
-    tensor shape); only the requested rows are kept.
+    Every kernel call sees a batch whose shape does not depend on how the networks were split: the aligned
+    window of ``plan.window`` networks that holds them (:func:`~theorycheck.sampler._memory.windows`). cuBLAS,
+    cuDNN and oneDNN choose kernels, and so the rounding, by batch shape (oneDNN's AVX2 convolutions differ
+    between 64 and 33 networks, measured 2026-12-04 with ``ONEDNN_MAX_CPU_ISA=AVX2``). The per-network
+    reductions also run on the whole window (CUDA reductions are ordered by tensor shape); only the requested
+    rows are kept.
     """
-    if plan.window is not None:
-        first = lo // plan.window * plan.window
-        last = first + plan.window
-    elif hi - lo >= MIN_BATCH:
-        first, last = lo, hi
-    else:
-        base, end = lo // RNG_BLOCK * RNG_BLOCK, (hi + RNG_BLOCK - 1) // RNG_BLOCK * RNG_BLOCK
-        first = base + max(0, min(lo - base, end - base - MIN_BATCH))
-        last = first + MIN_BATCH
+    assert plan.window is not None
+    parts: list[dict[str, torch.Tensor]] = []
+    sums: dict[str, torch.Tensor] = {}
+    for first, last in windows(lo, hi, plan.window):
+        rows, window_sums = _compute_window(plan, first, last, max(lo, first), min(hi, last))
+        parts.append(rows)
+        for key, val in window_sums.items():
+            sums[key] = sums[key] + val if key in sums else val
+    if len(parts) == 1:
+        return parts[0], sums
+    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}, sums
+
+
+def _compute_window(
+    plan: Plan, first: int, last: int, lo: int, hi: int
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Networks ``[first, last)`` computed together; the rows and map sums of ``[lo, hi)`` kept."""
     blocks = range(first // RNG_BLOCK, (last + RNG_BLOCK - 1) // RNG_BLOCK)
     offset = first - blocks.start * RNG_BLOCK
     grads, logits, classes, extra, x = _gradients(plan, blocks, slice(offset, offset + last - first))
-    rows, sums = reduce_rows(
-        plan.names,
-        grads,
-        logits,
-        classes,
-        x,
-        slice(lo - first, hi - first),
-        q=plan.q,
-        maps=plan.maps,
-        reducers=plan.reducers,
-    )
     keep = slice(lo - first, hi - first)
+    rows, sums = reduce_rows(
+        plan.names, grads, logits, classes, x, keep, q=plan.q, maps=plan.maps, reducers=plan.reducers
+    )
     return {**rows, **{k: v[keep] for k, v in extra.items()}}, sums
 
 
@@ -161,12 +165,27 @@ def _gradients(
     return grads, logits.detach(), classes, extra, x.detach()
 
 
-def _chunks(start: int, stop: int, chunk: int) -> Iterator[tuple[int, int]]:
-    lo = start
-    while lo < stop:
-        hi = min(stop, (lo // chunk + 1) * chunk)
-        yield lo, hi
-        lo = hi
+def _halve(chunk: int) -> int:
+    """Half a chunk, kept a multiple or a divisor of :data:`RNG_BLOCK`."""
+    return chunk // 2 if chunk <= RNG_BLOCK else max(RNG_BLOCK, chunk // 2 // RNG_BLOCK * RNG_BLOCK)
+
+
+def _back_off(step: int, window: int, *, cuda: bool) -> tuple[int, int]:
+    """(chunk, window) after an out-of-memory error.
+
+    On the CPU the chunk halves down to the window, which leaves the rows unchanged; only when one window does not
+    fit does the window halve, which changes the rows at round-off (recorded as ``window_backoffs``). On CUDA the
+    chunk is the window."""
+    if not cuda and step > window:
+        return max(window, _halve(step)), window
+    current = step if cuda else window
+    if current <= MIN_WINDOW:
+        raise TheorycheckError(
+            f"out of memory with {MIN_WINDOW} networks per step: the architecture is too large for this device; "
+            "use a smaller input or width"
+        )
+    smaller = _halve(current) if cuda else window // 2
+    return smaller, smaller
 
 
 def sample(
@@ -195,14 +214,15 @@ def sample(
 ) -> SampleResult:
     """Sample ``networks`` He-initialised networks (indices ``start…``) and measure input gradients.
 
-    Network ``i``'s weights and input depend only on ``(seed, i)``. On the CPU the
-    rows are the same bit for bit whatever ``chunk`` or ``start`` split is used. On
-    CUDA, cuBLAS and cuDNN pick kernels by batch size, so every step computes the
-    aligned window of ``chunk`` networks that holds it: rows are the same bit for bit
-    whatever ``start``, ``networks``, resumption or workers, for one ``chunk``; the
-    default ``chunk`` depends only on the program, the precision and the card's total
-    memory. Two different chunks agree to round-off (tests/gpu). cuDNN runs in
-    deterministic mode (``torch.backends.cudnn.deterministic``).
+    Network ``i``'s weights and input depend only on ``(seed, i)``. Kernel libraries pick their algorithms,
+    and so their rounding, by batch shape, so every kernel call computes a whole aligned *window* of networks
+    and keeps the requested rows. On the CPU the window depends only on the program, the precision and the
+    targets (:func:`~theorycheck.sampler._memory.cpu_window`): rows are the same bit for bit whatever
+    ``chunk``, ``start``, resumption, worker split or out-of-memory back-off (down to one window; below it the
+    window halves, recorded in the provenance). On CUDA the window is the ``chunk``: rows are the same bit for
+    bit whatever ``start``, ``networks``, resumption or workers, for one ``chunk``; the default ``chunk``
+    depends only on the program, the precision and the card's total memory. Two different chunks agree to
+    round-off (tests/gpu). cuDNN runs in deterministic mode (``torch.backends.cudnn.deterministic``).
 
     Args:
         targets: any of ``logit`` (logit ``output``), ``logits`` (all K), ``loss``
@@ -312,13 +332,16 @@ def sample(
             f"a chunk of {chunk} networks",
             hint="use a smaller --chunk, or leave it out to let the planner size it",
         )
-    if dev.type == "cuda":
-        step = max(step, MIN_BATCH)
+    if dev.type == "cuda":  # cuBLAS/cuDNN pick kernels by batch size: one chunk is one window
+        step = max(step, MIN_WINDOW)
         plan.window = step
+    else:
+        plan.window = cpu_window(program, dtype.itemsize, explicit=not conditional, n_targets=len(names))
     t0 = time.perf_counter()
     row_parts: dict[str, list[np.ndarray]] = {}
     map_sums: dict[str, torch.Tensor] = {}
     backoffs: list[int] = []
+    window_backoffs: list[int] = []
     done = 0
     stop = start + networks
     with precision_mode(precision):
@@ -332,14 +355,10 @@ def sample(
                     raise
                 if dev.type == "cuda":
                     torch.cuda.empty_cache()
-                if step <= MIN_BATCH:
-                    raise TheorycheckError(
-                        f"out of memory with {MIN_BATCH} networks per step: the architecture is too large for "
-                        f"{dev}; use a smaller input or width"
-                    ) from None
-                step = step // 2 if step <= RNG_BLOCK else max(RNG_BLOCK, (step // 2) // RNG_BLOCK * RNG_BLOCK)
-                if plan.window is not None:
-                    plan.window = step
+                step, window = _back_off(step, plan.window, cuda=dev.type == "cuda")
+                if dev.type != "cuda" and window != plan.window:
+                    window_backoffs.append(window)
+                plan.window = window
                 backoffs.append(step)
                 continue
             for key, val in rows.items():
@@ -362,6 +381,8 @@ def sample(
         conv_kernel=conv_kernel,
         chunk=step,
         chunk_backoffs=backoffs,
+        window=plan.window,
+        window_backoffs=window_backoffs,
         networks=networks,
         start=start,
         seconds=elapsed,
