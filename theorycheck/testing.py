@@ -33,13 +33,24 @@ class ClaimCheck:
     result: dict[str, Any]
 
     @property
+    def partial(self) -> bool:
+        """True when the verdict rests on some of the claim's parts only (the theory covers the rest not)."""
+        return bool(self.result.get("partial"))
+
+    @property
+    def scope(self) -> str:
+        """``"judged on 1 of 4 parts"``, or ``""`` when every part was judged."""
+        return str(self.result.get("scope") or "")
+
+    @property
     def grid(self) -> list[dict[str, Any]]:
         """One row per grid point (variables, d, estimate, CI, prediction)."""
         return list(self.result.get("grid") or [])
 
     def table(self) -> str:
         """The verdict table: every part and control part with its decision and numbers."""
-        lines = [f"{self.claim}: {self.verdict} (negative control: {self.negative_control})"]
+        scope = f", {self.scope}" if self.partial else ""
+        lines = [f"{self.claim}: {self.verdict}{scope} (negative control: {self.negative_control})"]
         for title, key in (("parts", "parts"), ("negative control", "control_parts")):
             lines.append(f"  {title}:")
             for p in self.result.get(key, []):
@@ -70,12 +81,15 @@ def assert_holds(
     device: str = "cpu",
     accept: tuple[str, ...] = ("verified",),
     max_networks: int | None = None,
+    allow_partial: bool = False,
 ) -> ClaimCheck:
-    """:func:`check`, then raise ``AssertionError(verdict table)`` unless the verdict is in ``accept`` and the
-    negative control was refuted (a check that cannot fail proves nothing)."""
+    """:func:`check`, then raise ``AssertionError(verdict table)`` unless the verdict is in ``accept``, rests on
+    every part of the claim (or ``allow_partial``: the parts the theory covers may suffice), and the negative
+    control was refuted (a check that cannot fail proves nothing)."""
+    from theorycheck.claims._base import strict_problems
+
     outcome = check(claim, networks=networks, seed=seed, device=device, max_networks=max_networks)
-    if outcome.verdict not in accept:
-        raise AssertionError(f"expected {' or '.join(accept)}\n{outcome.table()}")
-    if outcome.control_unable_to_fail:
-        raise AssertionError(f"the negative control was not refuted: the check is unable to fail\n{outcome.table()}")
+    problems = strict_problems({**outcome.result, "allow_partial": allow_partial}, accept=accept)
+    if problems:
+        raise AssertionError(f"{'; '.join(problems)}\n{outcome.table()}")
     return outcome

@@ -20,7 +20,7 @@ import pandas as pd
 
 from theorycheck.claims._params import Param
 from theorycheck.errors import TheorycheckError
-from theorycheck.stats import Decision, worst
+from theorycheck.stats import Combined, Decision, combine
 
 __all__ = [
     "Cell",
@@ -30,6 +30,7 @@ __all__ = [
     "Paper",
     "Param",
     "Part",
+    "strict_problems",
 ]
 
 Paper = str
@@ -161,9 +162,23 @@ class ClaimResult:
     grid: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def scope(self) -> Combined:
+        """The verdict of the counted parts, and on how many of them it rests."""
+        return combine([p.decision.verdict for p in self.parts if p.counts])
+
+    @property
+    def not_covered(self) -> list[str]:
+        """Every counted part the theory does not cover, with its reason."""
+        return [
+            f"{p.name}: {p.decision.explanation}"
+            for p in self.parts
+            if p.counts and p.decision.verdict == "not covered"
+        ]
+
+    @property
     def control_verdict(self) -> str | None:
         counted = [p.decision.verdict for p in self.control_parts if p.counts]
-        return worst(counted) if counted else None
+        return combine(counted).verdict if counted else None
 
     @property
     def control_unable_to_fail(self) -> bool:
@@ -182,6 +197,7 @@ class ClaimResult:
     def to_dict(self, claim: Claim) -> dict[str, Any]:
         head = self.headline
         d = head.decision if head else None
+        scope = self.scope
         return {
             "claim": self.claim,
             "source": claim.source,
@@ -189,6 +205,11 @@ class ClaimResult:
             "statement": claim.statement,
             "prediction_formula": claim.formula,
             "verdict": self.verdict,
+            "judged": scope.judged,
+            "parts_counted": scope.parts,
+            "partial": scope.partial,
+            "scope": scope.scope(),
+            "not_covered": self.not_covered,
             "predicted": None if d is None else d.predicted,
             "measured": None if d is None else d.estimate,
             "ci": None if d is None or d.ci is None else list(d.ci),
@@ -266,8 +287,25 @@ class Claim:
         control = self.evaluate_parts(params, data, "control")
         n = sum(len(data[name]) for name in data.names() if name.startswith("main") and "network" in data[name])
         evidence = sorted(data.names())
-        verdict = worst([p.decision.verdict for p in parts if p.counts])
+        verdict = combine([p.decision.verdict for p in parts if p.counts]).verdict
         result = ClaimResult(self.id, verdict, parts, control, n, evidence)
         if self.grid is not None:
             result.grid = self.grid(params, data)
         return result
+
+
+def strict_problems(verdict: dict[str, Any], *, accept: tuple[str, ...]) -> list[str]:
+    """Why a claim's verdict (a ``verdicts.json`` entry) fails a strict check (``run --strict``, ``check
+    --strict``, :func:`theorycheck.testing.assert_holds`); empty when it passes.
+
+    It fails when the verdict is not in ``accept``; when it was judged on part of the claim's scope and the study
+    did not opt in (``allow_partial = true``); and when the negative control was not refuted (a check that cannot
+    fail proves nothing)."""
+    problems = []
+    if verdict["verdict"] not in accept:
+        problems.append(f"the verdict is {verdict['verdict']} (accepted: {', '.join(accept)})")
+    if verdict.get("partial") and not verdict.get("allow_partial"):
+        problems.append(f"{verdict['scope']}: the rest is not covered (allow_partial = true accepts that)")
+    if verdict.get("control_unable_to_fail"):
+        problems.append("the negative control was not refuted: the check is unable to fail")
+    return problems

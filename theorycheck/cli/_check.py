@@ -18,7 +18,9 @@ Check one claim about a family of architectures: a scaling law (--slope) or a va
 (--predicted). The architecture and the input shape are templates whose {name} placeholders the --sweep options
 bind; the claim runs through the study runner with its negative control (automatic: the same data against the
 prediction moved by twice the band, which the check must refute), and prints the verdict, the fit, the grid
-and the control. Exit status: 0 when complete, 2 on bad input, and with --strict 1 unless verified.
+and the control. A verdict that rests on the grid points the theory covers says so ("judged on 1 of 4
+parts"). Exit status: 0 when complete, 2 on bad input, and with --strict 1 unless verified on every point
+with the control refuted (--allow-partial accepts the covered points alone).
 """
 _EPILOG = """\
 examples:
@@ -124,7 +126,16 @@ def add_check_parser(sub: Any, *, network_count: Any, nonnegative_int: Any) -> N
     c.add_argument("--id", default="check", help="the claim's ID in the output (default: check)")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.add_argument("--report", default=None, metavar="PDF", help="also typeset the report")
-    c.add_argument("--strict", action="store_true", help="exit 1 unless the verdict is verified")
+    c.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 unless verified on every grid point, with the negative control refuted",
+    )
+    c.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="with --strict: accept a verdict judged on the points the theory covers only",
+    )
     c.set_defaults(func=_cmd_check)
 
 
@@ -188,8 +199,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         _print(summary, r)
-    if args.strict and r["verdict"] != "verified":
-        return 1
+    if args.strict:
+        from theorycheck.claims._base import strict_problems
+
+        problems = strict_problems({**r, "allow_partial": args.allow_partial}, accept=("verified",))
+        if problems:
+            print(f"theorycheck check --strict: {'; '.join(problems)}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -200,6 +216,11 @@ def _summary(r: dict[str, Any], args: argparse.Namespace, seconds: float, prov: 
         "form": r["kind"],
         "statement": r["statement"],
         "verdict": r["verdict"],
+        "judged": r["judged"],
+        "parts_counted": r["parts_counted"],
+        "partial": r["partial"],
+        "scope": r["scope"],
+        "not_covered": r["not_covered"],
         "measured": r["measured"],
         "ci": r["ci"],
         "negative_control": r["negative_control"],
@@ -225,7 +246,10 @@ def _summary(r: dict[str, Any], args: argparse.Namespace, seconds: float, prov: 
 
 def _print(s: dict[str, Any], r: dict[str, Any]) -> None:
     print(f"{s['claim']}: {r['prediction_formula']}")
-    print(f"verdict: {s['verdict']} — {s['explanation']}")
+    scope = f" ({s['scope']})" if s["partial"] else ""
+    print(f"verdict: {s['verdict']}{scope} — {s['explanation']}")
+    for reason in s["not_covered"]:
+        print(f"not covered: {reason}")
     if s.get("slope") is not None:
         fit = s.get("fit") or {}
         print(

@@ -179,9 +179,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for v in result.verdicts:
         if v["verdict"] == "error":
             print(f"theorycheck run: {v['claim']}: {'; '.join(result.results[v['claim']]['notes'])}", file=sys.stderr)
-    if args.strict and any(v["verdict"] in ("refuted", "inconclusive", "error") for v in result.verdicts):
-        return 1
+    if args.strict:
+        from theorycheck.claims._base import strict_problems
+
+        failing = {v["claim"]: strict_problems(v, accept=RUN_STRICT_ACCEPTS) for v in result.verdicts}
+        failing = {cid: why for cid, why in failing.items() if why}
+        for cid, why in failing.items():
+            print(f"theorycheck run --strict: {cid}: {'; '.join(why)}", file=sys.stderr)
+        if failing:
+            return 1
     return 0
+
+
+#: verdicts ``run --strict`` accepts (refuted, inconclusive and error fail it)
+RUN_STRICT_ACCEPTS = ("verified", "approximate", "not covered")
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:

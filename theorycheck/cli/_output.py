@@ -114,6 +114,11 @@ def _fmt_num(x: object) -> str:
     return f"{x:.4g}" if isinstance(x, (int, float)) else "-"
 
 
+def verdict_label(v: dict) -> str:
+    """``verified``, or ``verified (1/4 parts)`` for a verdict judged on part of the claim's scope."""
+    return f"{v['verdict']} ({v['judged']}/{v['parts_counted']} parts)" if v.get("partial") else v["verdict"]
+
+
 def _print_verdicts(verdicts: list[dict], study: dict) -> None:
     prov = study.get("provenance", {})
     print(
@@ -122,13 +127,17 @@ def _print_verdicts(verdicts: list[dict], study: dict) -> None:
         f"(all cells: {prov.get('compute_seconds', 0):.1f} s of compute)"
     )
     w = max([17, *(len(v["claim"]) + 2 for v in verdicts)])
-    print(f"{'claim':<{w}}{'verdict':<14}{'predicted':>11}{'measured':>11}  {'95% CI':<22}{'n':>8}  control")
+    vw = max([14, *(len(verdict_label(v)) + 2 for v in verdicts)])
+    print(f"{'claim':<{w}}{'verdict':<{vw}}{'predicted':>11}{'measured':>11}  {'95% CI':<22}{'n':>8}  control")
     for v in sorted(verdicts, key=lambda v: (_VERDICT_ORDER.get(v["verdict"], 9), v["claim"])):
         ci = f"[{_fmt_num(v['ci'][0])}, {_fmt_num(v['ci'][1])}]" if v.get("ci") else "-"
         control = v["negative_control"] or "-"
         if v.get("control_unable_to_fail"):
             control += " (UNABLE TO FAIL)"
         print(
-            f"{v['claim']:<{w}}{v['verdict']:<14}{_fmt_num(v['predicted']):>11}{_fmt_num(v['measured']):>11}  "
+            f"{v['claim']:<{w}}{verdict_label(v):<{vw}}{_fmt_num(v['predicted']):>11}{_fmt_num(v['measured']):>11}  "
             f"{ci:<22}{v['n_networks']:>8}  {control}"
         )
+    partial = [v for v in verdicts if v.get("partial")]
+    for v in partial:
+        print(f"{v['claim']}: {v['scope']}; not covered: {'; '.join(v.get('not_covered') or [])}")

@@ -273,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
             "partial or corrupt ones recomputed, so an interrupted run loses nothing. Writes OUT/verdicts.json "
             "(claim, verdict, predicted, measured, ci, rel_dev, n_networks, negative_control, evidence) and "
             "OUT/results.json (every part). Exit status: 0 when complete, 2 on bad input, and with --strict 1 if "
-            "a verdict is refuted or inconclusive."
+            "a verdict is refuted, inconclusive or an error, rests on part of its claim (allow_partial = true in "
+            "the claim's table accepts that), or comes with a negative control that was not refuted."
         ),
     )
     r.add_argument("study", metavar="STUDY.toml", help="study file (see studies/)")
@@ -296,7 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--report", default=None, metavar="PDF", help="also build the PDF report")
     r.add_argument("--json", action="store_true", help="print the verdicts as JSON")
-    r.add_argument("--strict", action="store_true", help="exit 1 if any verdict is refuted or inconclusive")
+    r.add_argument(
+        "--strict",
+        action="store_true",
+        help=(
+            "exit 1 if any verdict is refuted, inconclusive or an error, is judged on part of its claim, or has a "
+            "negative control that was not refuted"
+        ),
+    )
     r.set_defaults(func=_cmd_run)
 
     c = sub.add_parser(

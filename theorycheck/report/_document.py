@@ -83,11 +83,15 @@ def _summary(verdicts: list[dict[str, Any]]) -> str:
         control = v.get("negative_control") or "–"
         if v.get("control_unable_to_fail"):
             control += " (unable to fail!)"
+        badge = verdict_badge(v["verdict"])
+        if v.get("partial"):
+            share = f"{v['judged']} of {v['parts_counted']} parts"
+            badge += f" #text(size: 7pt)[{text(share)}]"
         rows.append(
             cells(
                 f"#link(<{_label(v['claim'])}>)[{text(v['claim'])}]",
                 text(v.get("kind") or "?"),
-                verdict_badge(v["verdict"]),
+                badge,
                 num(v.get("predicted")),
                 num(v.get("measured")),
                 dev_text,
@@ -106,7 +110,8 @@ def _summary(verdicts: list[dict[str, Any]]) -> str:
 {body})
 ]
 Predicted and measured refer to the claim's headline part (the part that decides its verdict); every part is in the
-claim's section. Refuted and inconclusive claims come first.
+claim's section. "k of n parts": the verdict rests on the k parts the theory covers; the section lists why the others
+are not covered. Refuted and inconclusive claims come first.
 #pagebreak()
 """
 
@@ -205,6 +210,18 @@ def _guarantee(sequential: dict[str, Any]) -> str:
     )
 
 
+def _scope(result: dict[str, Any]) -> str:
+    """How much of the claim the verdict rests on, and every reason a part is not covered."""
+    reasons = result.get("not_covered") or []
+    if not reasons:
+        return ""
+    if result.get("partial"):
+        head = f"*Scope.* Judged on {result['judged']} of {result['parts_counted']} parts; not covered:"
+    else:
+        head = "*Scope.* No part is covered by the theory:"
+    return head + "\n" + "\n".join(f"- {text(r)}" for r in reasons) + "\n"
+
+
 def _claim_section(result: dict[str, Any], write: Any) -> str:
     cid = result["claim"]
     claim = CATALOGUE.get(cid)
@@ -230,6 +247,7 @@ def _claim_section(result: dict[str, Any], write: Any) -> str:
     control_parts = result.get("control_parts") or []
     control_table = parts_table(control_parts) if control_parts else ""
     guarantee = _guarantee(result.get("sequential") or {})
+    scope = _scope(result)
     return f"""
 == {text(cid)} #h(6pt) {verdict_badge(result["verdict"])} <{_label(cid)}>
 *Source:* {text(result.get("source", ""))}. *Kind:* {text(result.get("kind", ""))}.
@@ -239,6 +257,7 @@ def _claim_section(result: dict[str, Any], write: Any) -> str:
 *Prediction.* {"$ " + math_formula + " $" if math_formula else (text(plain_formula) or "–")}
 
 *Verdict.* {text(result["verdict"])}: {text(explanation)}
+{scope}
 
 *Guarantee.* {text(guarantee)}
 

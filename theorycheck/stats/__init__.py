@@ -18,9 +18,11 @@ from theorycheck.stats._tails import skewness_rule as skewness_rule
 from theorycheck.stats._tails import tail_diagnostic as tail_diagnostic
 from theorycheck.stats._verdict import SEVERITY as SEVERITY
 from theorycheck.stats._verdict import VERDICTS as VERDICTS
+from theorycheck.stats._verdict import Combined as Combined
 from theorycheck.stats._verdict import Decision as Decision
 from theorycheck.stats._verdict import Margins as Margins
 from theorycheck.stats._verdict import alpha_share as alpha_share
+from theorycheck.stats._verdict import combine as combine
 from theorycheck.stats._verdict import decide as decide
 from theorycheck.stats._verdict import looks as looks
 from theorycheck.stats._verdict import worst as worst
@@ -29,6 +31,7 @@ __all__ = [
     "MIN_TAIL_INDEX",
     "SEVERITY",
     "VERDICTS",
+    "Combined",
     "Decision",
     "Estimate",
     "Margins",
@@ -38,6 +41,7 @@ __all__ = [
     "alpha_share",
     "bootstrap_mean_ci",
     "cochran_networks",
+    "combine",
     "decide",
     "fit_power_law",
     "fit_ratio_power_law",

@@ -32,7 +32,18 @@ from typing import Any, Literal
 
 from scipy import stats as sps
 
-__all__ = ["SEVERITY", "VERDICTS", "Decision", "Margins", "alpha_share", "decide", "looks", "worst"]
+__all__ = [
+    "SEVERITY",
+    "VERDICTS",
+    "Combined",
+    "Decision",
+    "Margins",
+    "alpha_share",
+    "combine",
+    "decide",
+    "looks",
+    "worst",
+]
 
 #: the share of α each decision may spend (1/J inside :func:`looks`)
 _ALPHA_SHARE: ContextVar[float] = ContextVar("alpha_share", default=1.0)
@@ -177,7 +188,42 @@ def decide(estimate: float, se: float, predicted: float | None, margins: Margins
 
 
 def worst(verdicts: list[str]) -> str:
-    """The verdict of a claim made of parts: the most severe part decides."""
+    """The most severe of ``verdicts`` ("not covered" when there are none)."""
     if not verdicts:
         return "not covered"
     return max(verdicts, key=lambda v: SEVERITY[v])
+
+
+#: verdicts that judge a part (the theory made a prediction and the data was compared with it)
+JUDGED = frozenset({"verified", "approximate", "refuted", "inconclusive"})
+
+
+@dataclass(frozen=True)
+class Combined:
+    """The verdict of a claim made of parts, and how much of the claim it rests on."""
+
+    verdict: Verdict
+    #: parts that were judged (not "not covered", not "error")
+    judged: int
+    #: parts that count
+    parts: int
+
+    @property
+    def partial(self) -> bool:
+        """True when the verdict rests on some, not all, of the claim's parts."""
+        return 0 < self.judged < self.parts
+
+    def scope(self) -> str:
+        """``"judged on 1 of 4 parts"``, or ``""`` when every part was judged."""
+        return f"judged on {self.judged} of {self.parts} parts" if self.partial else ""
+
+
+def combine(verdicts: list[str]) -> Combined:
+    """A claim's verdict from its parts': the most severe judged part decides (an error decides over all), and
+    a part the theory does not cover never adds to it. A claim none of whose parts is judged is "not covered";
+    one judged on some of its parts says so (:attr:`Combined.partial`): "verified" on one point of four is not
+    "verified" on the claim."""
+    judged = [v for v in verdicts if v in JUDGED]
+    errors = [v for v in verdicts if v == "error"]
+    verdict = "error" if errors else (worst(judged) if judged else "not covered")
+    return Combined(verdict, len(judged), len(verdicts))

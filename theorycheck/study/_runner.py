@@ -337,12 +337,20 @@ def run_study(
         executor.close()
     elapsed = time.perf_counter() - t0
     compute = sum(store.read_meta(c).get("seconds", 0.0) for ranges in streams.values() for c in ranges)
-    verdicts = [results[cid].to_dict(spec.claim(cid)) for cid in spec.claims]
+    verdicts = [
+        {**results[cid].to_dict(spec.claim(cid)), "allow_partial": cid in spec.allow_partial} for cid in spec.claims
+    ]
     compact_keys = (
         "claim",
         "source",
         "kind",
         "verdict",
+        "judged",
+        "parts_counted",
+        "partial",
+        "scope",
+        "allow_partial",
+        "not_covered",
         "predicted",
         "measured",
         "ci",

@@ -66,6 +66,8 @@ class StudySpec:
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: claims with ``networks = "auto"``: the runner sizes their budget by a pilot (``theorycheck plan``)
     auto: tuple[str, ...] = ()
+    #: claims whose verdict may rest on part of their scope under ``--strict`` (``allow_partial = true``)
+    allow_partial: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class StudySpec:
             "plugins": list(self.plugins),
             "definitions": self.definitions,
             "auto": list(self.auto),
+            "allow_partial": list(self.allow_partial),
         }
 
     def spec_hash(self) -> str:
@@ -167,9 +170,12 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
     registry: dict[str, Claim] = {}
     resolved: dict[str, dict[str, Any]] = {}
     auto: list[str] = []
+    partial: list[str] = []
     for cid in ids:
         where = f'{source}: claims."{cid}"'
-        table = tables.get(cid, {})
+        table, allow = _runner_options(tables.get(cid, {}), where)
+        if allow:
+            partial.append(cid)
         if isinstance(table, dict) and table.get("networks") == "auto":  # sized by a pilot when the study runs
             table = {k: v for k, v in table.items() if k != "networks"}
             auto.append(cid)
@@ -188,7 +194,11 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
     for cid in tables:
         if cid not in ids:
             raise _err(f'{source}: claims."{cid}"', "parameters given for a claim that study.claims does not select")
-    definitions = {cid: dict(tables[cid]) for cid in ids if cid in tables and registry[cid] is not CATALOGUE.get(cid)}
+    definitions = {
+        cid: _runner_options(tables[cid], "")[0]
+        for cid in ids
+        if cid in tables and registry[cid] is not CATALOGUE.get(cid)
+    }
     description = str(study.get("description", ""))
     return StudySpec(
         name,
@@ -204,7 +214,18 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
         tuple(plugins),
         definitions,
         tuple(auto),
+        tuple(partial),
     )
+
+
+def _runner_options(table: Any, where: str) -> tuple[Any, bool]:
+    """A claim's table without the runner's own options, and ``allow_partial`` (validated)."""
+    if not isinstance(table, dict) or "allow_partial" not in table:
+        return table, False
+    allow = table["allow_partial"]
+    if not isinstance(allow, bool):
+        raise _err(f"{where}.allow_partial", f"must be true or false, got {allow!r}")
+    return {k: v for k, v in table.items() if k != "allow_partial"}, allow
 
 
 def _own_claims(tables: dict[str, Any], known: dict[str, Claim], source: str) -> dict[str, Claim]:
@@ -223,7 +244,7 @@ def _own_claims(tables: dict[str, Any], known: dict[str, Claim], source: str) ->
                 where,
                 f"unknown claim{suggest(cid, known)}; to declare your own, add form = 'scaling', 'value' or 'ratio'",
             )
-        own[cid] = from_table(cid, table, where=where, source=f"user claim ({source})")
+        own[cid] = from_table(cid, _runner_options(table, where)[0], where=where, source=f"user claim ({source})")
     return own
 
 

@@ -181,10 +181,11 @@ class UserClaim:
         for i, p in enumerate(family.points()):
             df = data[prefix + p.label]
             values = self.statistic.values(df, gradients(self.target, p.outputs), p) * self._scale(p)
-            pred = None
+            pred, why = None, ""
             if predict and self.predicted is not None:
-                pred, _ = self._point_prediction(p, None if bases is None else bases[i])
-            out.append(Sample(p, np.asarray(values, dtype=np.float64), self.against(p.scope), pred, self._skewness(p)))
+                pred, why = self._point_prediction(p, None if bases is None else bases[i])
+            values = np.asarray(values, dtype=np.float64)
+            out.append(Sample(p, values, self.against(p.scope), pred, self._skewness(p), why))
         return out
 
     def _skewness(self, p: Point) -> float | None:
@@ -241,9 +242,10 @@ class UserClaim:
         samples = self._samples(data, f"{source}/", fam, predict=True)
         if source == "control":  # judged against the claim's predictions, point by point
             mains = self.family.points()
+            claimed = [self._point_prediction(m, None) for m in mains]
             samples = [
-                Sample(s.point, s.values, s.x, self._point_prediction(m, None)[0], s.skewness)
-                for s, m in zip(samples, mains, strict=True)
+                Sample(s.point, s.values, s.x, pred, s.skewness, why)
+                for s, (pred, why) in zip(samples, claimed, strict=True)
             ]
         why = self._point_prediction(self.family.points()[0], None)[1] if self.predicted is not None else ""
         return value_parts(
@@ -281,7 +283,9 @@ class UserClaim:
                 control=automatic,
             )
         preds = [self._point_prediction(p, b) for p, b in zip(self.family.points(), bases, strict=True)]
-        treated = [Sample(s.point, s.values, s.x, v, s.skewness) for s, (v, _) in zip(treated, preds, strict=True)]
+        treated = [
+            Sample(s.point, s.values, s.x, v, s.skewness, why) for s, (v, why) in zip(treated, preds, strict=True)
+        ]
         return ratio_parts(
             lambda s: (
                 f"ratio = {s.predicted:.6g} ({s.point.label})"

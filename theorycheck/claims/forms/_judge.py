@@ -31,6 +31,8 @@ class Sample:
     x: float = math.nan
     predicted: float | None = None
     skewness: float | None = None
+    #: where the prediction comes from, or why there is none at this point
+    why: str = ""
 
 
 def shifted(predicted: float, margins: Margins, measured: float) -> float:
@@ -115,7 +117,10 @@ def value_parts(
         if s.predicted is None:
             parts.append(
                 not_covered(
-                    name(s), description, f"{why}; measured {est.mean:.6g} [{est.ci[0]:.6g}, {est.ci[1]:.6g}]", table
+                    name(s),
+                    description,
+                    f"{s.why or why}; measured {est.mean:.6g} [{est.ci[0]:.6g}, {est.ci[1]:.6g}]",
+                    table,
                 )
             )
             continue
@@ -179,7 +184,9 @@ def ratio_parts(
     parts = []
     for row, t, b in zip(table, treated, baseline, strict=True):
         if t.predicted is None:
-            parts.append(not_covered(name(t), description, f"{why}; measured ratio {row['estimate']:.6g}", [row]))
+            parts.append(
+                not_covered(name(t), description, f"{t.why or why}; measured ratio {row['estimate']:.6g}", [row])
+            )
             continue
         lr, se = _log_ratio(t.values, b.values)
         ratio = math.exp(lr)
