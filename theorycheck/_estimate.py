@@ -75,6 +75,19 @@ class EstimateReport:
 _KEYS = {"coord_var": "coord_var", "sq_norm": "grad_sq_norm", "l1": "grad_l1", "linf": "grad_linf"}
 
 
+def _require_finite(result: SampleResult, seed: int) -> None:
+    """A NaN or infinite measurement is an error naming the network (never averaged into an estimate)."""
+    for key, values in result.rows.items():
+        bad = np.flatnonzero(~np.isfinite(np.asarray(values, dtype=np.float64)))
+        if bad.size:
+            network = int(result.rows["network"][bad[0]])
+            raise TheorycheckError(
+                f"network {network} (seed {seed}) gave {key} = {values[bad[0]]} ({bad.size} of {values.size} "
+                "networks are not finite): the network overflows in this precision, or the statistic is undefined; "
+                "try --precision fp64, a smaller gain or fewer layers"
+            )
+
+
 def _per_network(result: SampleResult, stat: str) -> np.ndarray:
     """One value per network, averaged over the target's gradients (all logits: their mean)."""
     return np.mean([result.column(g, stat) for g in result.gradients], axis=0)
@@ -176,6 +189,7 @@ def estimate(
     }
     check_budget(arch, shape, networks, max_seconds=max_seconds, **common)
     result = sample(arch, shape, networks=networks, chunk=chunk, progress=progress, **common)
+    _require_finite(result, seed)
     prediction, predicted, note = _predictions(arch, shape, result, target, output)
     kernel_values, kernel_note = (
         _kernel_predictions(arch, shape, target, result) if kernel else ({}, "kernel level: not computed (--no-kernel)")

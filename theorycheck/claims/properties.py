@@ -110,6 +110,15 @@ def property_parts(claim_id: str) -> Any:
             ]
             found = [r for r in df.itertuples() if r.found]
             searched = ", ".join(f"{r.method} {r.max_violation:+.3g}" for r in df.itertuples())
+            nans = [r for r in df.itertuples() if getattr(r, "nan_evaluations", 0)]
+            nan_text = ""
+            if nans:
+                first = json.loads(nans[0].error)
+                count = sum(int(r.nan_evaluations) for r in nans)
+                nan_text = (
+                    f"the violation was NaN in {count} evaluations ({', '.join(r.method for r in nans)}), e.g. at "
+                    f"{format_counterexample(first)}"
+                )
             if found:
                 best = max(found, key=lambda r: r.max_violation)
                 shrunk = next((r for r in found if r.method.startswith("hypothesis")), best)
@@ -119,8 +128,11 @@ def property_parts(claim_id: str) -> Any:
                     f"{best.max_violation:.4g} (tolerance {TOLERANCE:g}); counterexample "
                     f"({'shrunk by hypothesis' if shrunk is not best else 'from ' + best.method}, relative "
                     f"violation {ce['violation']:.4g}): {format_counterexample(ce)}"
-                )
+                ) + (f"; also, {nan_text}" if nan_text else "")
                 verdict = "refuted"
+            elif nans:
+                text = f"the check could not be evaluated: {nan_text}; no finite violation beyond {TOLERANCE:g}"
+                verdict = "error"
             else:
                 text = (
                     f"no violation beyond {TOLERANCE:g} in {int(df['evaluations'].sum())} evaluations "

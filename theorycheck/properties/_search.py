@@ -7,6 +7,10 @@ same parameterisation serves random sampling, hypothesis and an optimiser.
 Violations are relative (e.g. ``(lhs − rhs)/|rhs|``), so one tolerance fits all
 scales. The tolerance is far above float64 round-off of the expressions involved
 (n·ε ≈ 1e-13 for n ≤ 10³ terms) and far below any real violation.
+
+Non-finite values are never a pass, in any phase: +inf is a violation (a counterexample like any other), NaN is an
+error of the check, recorded with the input that produced it (hypothesis shrinks it), and −inf means the inequality
+holds with room to spare (e.g. a bound that is 0 where the other side is positive).
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ class SearchResult:
     max_violation: float
     counterexample: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: evaluations whose violation was NaN, and the first such input (shrunk by hypothesis in its phase)
+    nan_evaluations: int = 0
+    error: dict[str, Any] | None = None
 
     @property
     def found(self) -> bool:
@@ -69,29 +76,53 @@ def _as_json(struct: dict[str, Any], raw: Raw, violation: float) -> dict[str, An
 
 
 def _evaluate(prop: Property, struct: dict[str, Any], raw: Raw) -> float:
+    """The violation at one input, as a float: +inf and NaN are kept (a violation and an error)."""
     with torch.no_grad():
-        v = float(prop.violation(struct, raw))
-    return v if math.isfinite(v) else -math.inf
+        return float(prop.violation(struct, raw))
+
+
+class _Tally:
+    """The best violation of one phase, its counterexample, and the NaN evaluations."""
+
+    def __init__(self, prop: Property) -> None:
+        self.prop = prop
+        self.best = -math.inf
+        self.counterexample: dict[str, Any] | None = None
+        self.nans = 0
+        self.error: dict[str, Any] | None = None
+
+    def add(self, struct: dict[str, Any], raw: Raw, v: float, *, replace_error: bool = False) -> None:
+        if math.isnan(v):
+            self.nans += 1
+            if self.error is None or replace_error:
+                self.error = _as_json(struct, raw, v)
+            return
+        if v > self.best:
+            self.best = v
+            if v > self.prop.tolerance:
+                self.counterexample = _as_json(struct, raw, v)
+
+    def result(self, method: str, evaluations: int) -> SearchResult:
+        return SearchResult(
+            method, evaluations, self.best, self.counterexample, nan_evaluations=self.nans, error=self.error
+        )
 
 
 def random_search(prop: Property, budget: int, rng: np.random.Generator) -> SearchResult:
     """Typical inputs: raw entries N(0, s²) with a random scale s ∈ {0.1, 1, 10}."""
-    best, best_ce = -math.inf, None
+    tally = _Tally(prop)
     for _ in range(budget):
         struct = prop.structures[rng.integers(len(prop.structures))]
         scale = float(rng.choice([0.1, 1.0, 10.0]))
         raw = {k: torch.as_tensor(rng.standard_normal(s) * scale) for k, s in prop.shapes(struct).items()}
-        v = _evaluate(prop, struct, raw)
-        if v > best:
-            best = v
-            if v > prop.tolerance:
-                best_ce = _as_json(struct, raw, v)
-    return SearchResult("random", budget, best, best_ce)
+        tally.add(struct, raw, _evaluate(prop, struct, raw))
+    return tally.result("random", budget)
 
 
 def hypothesis_search(prop: Property, budget: int, seed: int) -> SearchResult:
-    """hypothesis, steered by ``target(violation)``; a failure is shrunk to a small counterexample."""
-    record: dict[str, Any] = {"best": -math.inf, "last_failure": None, "evals": 0}
+    """hypothesis, steered by ``target(violation)``; a failure (a violation, or NaN) is shrunk to a small input."""
+    tally = _Tally(prop)
+    evals = 0
 
     @st.composite
     def cases(draw: Any) -> tuple[dict[str, Any], Raw]:
@@ -114,24 +145,28 @@ def hypothesis_search(prop: Property, budget: int, seed: int) -> SearchResult:
     )
     @given(cases())
     def check(case: tuple[dict[str, Any], Raw]) -> None:
+        nonlocal evals
         struct, raw = case
         v = _evaluate(prop, struct, raw)
-        record["evals"] += 1
-        record["best"] = max(record["best"], v)
-        target(max(v, -1e6), label="violation")
-        if v > prop.tolerance:
-            record["last_failure"] = _as_json(struct, raw, v)
+        evals += 1
+        tally.add(struct, raw, v, replace_error=True)  # hypothesis shrinks: the last failure is the smallest
+        if math.isnan(v) or v > prop.tolerance:
+            if v > prop.tolerance:
+                tally.counterexample = _as_json(struct, raw, v)
             raise AssertionError(f"violation {v}")
+        target(max(v, -1e6), label="violation")
 
     del seed  # hypothesis is derandomised: the same property and budget give the same search
     with contextlib.suppress(AssertionError):
         check()  # on failure hypothesis shrinks; the last recorded failure is the shrunk counterexample
-    return SearchResult("hypothesis target()", record["evals"], record["best"], record["last_failure"])
+    return tally.result("hypothesis target()", evals)
 
 
 def gradient_search(prop: Property, budget: int, rng: np.random.Generator, steps: int = 100) -> SearchResult:
-    """Adam (float64) on the raw inputs, maximising the violation, from several random starts."""
-    best, best_ce = -math.inf, None
+    """Adam (float64) on the raw inputs, maximising the violation, from several random starts. A start ends where
+    the violation is not finite (+inf: a counterexample; NaN: an error), not differentiable, or has a non-finite
+    gradient (a step would make the inputs themselves non-finite)."""
+    tally = _Tally(prop)
     restarts = max(1, budget // steps)
     for r in range(restarts):
         struct = prop.structures[r % len(prop.structures)]
@@ -140,21 +175,14 @@ def gradient_search(prop: Property, budget: int, rng: np.random.Generator, steps
         for _ in range(steps):
             opt.zero_grad()
             v = prop.violation(struct, raw)
-            if not torch.isfinite(v) or not v.requires_grad:  # non-differentiable checks: one evaluation per start
-                val = float(v.detach())
-                if val > best:
-                    best = val
-                    if val > prop.tolerance:
-                        best_ce = _as_json(struct, {k: t.detach().clone() for k, t in raw.items()}, val)
+            tally.add(struct, {k: t.detach().clone() for k, t in raw.items()}, float(v.detach()))
+            if not torch.isfinite(v) or not v.requires_grad:
                 break
             (-v).backward()
+            if not all(bool(torch.isfinite(t.grad).all()) for t in raw.values() if t.grad is not None):
+                break  # the violation is finite here but its gradient is not: a step would leave the inputs' domain
             opt.step()
-            val = float(v.detach())
-            if val > best:
-                best = val
-                if val > prop.tolerance:
-                    best_ce = _as_json(struct, {k: t.detach().clone() for k, t in raw.items()}, val)
-    return SearchResult("gradient ascent", restarts * steps, best, best_ce)
+    return tally.result("gradient ascent", restarts * steps)
 
 
 def search(prop: Property, *, budget: int, seed: int) -> list[SearchResult]:

@@ -104,8 +104,9 @@ def _fc_bound(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
     else:
         bound = taylor_bound(float(torch.linalg.svdvals(jac).min()), 0.0, n, kappa)
     attack = minimal_l2_perturbation(f, x)
-    if not attack.success or attack.norm < 1e-9 or not math.isfinite(bound):
+    if not attack.success or attack.norm < 1e-9:  # no class change to compare with: the bound is not tested here
         return torch.full((), -1.0, dtype=torch.float64)
+    # an infinite bound (M = 0 and a singular J) is a violation, a NaN one an error: never "holds"
     return torch.tensor(bound / attack.norm - 1.0 - 1e-9, dtype=torch.float64)  # 1e-9: the bisection's precision
 
 

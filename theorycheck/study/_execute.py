@@ -187,6 +187,8 @@ def execute_cell(
                 "max_violation": r.max_violation,
                 "found": r.found,
                 "counterexample": _json.dumps(r.counterexample),
+                "nan_evaluations": r.nan_evaluations,
+                "error": _json.dumps(r.error),
             }
             for r in results
         ]

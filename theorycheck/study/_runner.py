@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from theorycheck._paths import check_output_dir
@@ -210,15 +211,42 @@ def _claim_looks(spec: StudySpec, cid: str, streams: dict[str, list[Cell]]) -> t
 DOUBLING_KINDS = ("sample", "paths", "module")
 
 
+def non_finite(frame: pd.DataFrame, cell: Cell, seed: int) -> str | None:
+    """What is wrong when per-network rows hold a NaN or an infinity (None when every value is finite): the
+    first network, its index and its stream's seed, so that it can be re-run alone, and how many others."""
+    numeric = frame.select_dtypes("number")
+    bad = ~np.isfinite(numeric.to_numpy(dtype=np.float64))
+    if not bad.any():
+        return None
+    rows, cols = np.nonzero(bad)
+    network = int(frame["network"].iloc[rows[0]]) if "network" in frame else int(rows[0])
+    column = numeric.columns[cols[0]]
+    columns = sorted({str(numeric.columns[c]) for c in cols})
+    return (
+        f"cell {cell.name} (stream seed {seed}): network {network} gave {column} = {numeric.iloc[rows[0], cols[0]]}; "
+        f"{len(set(rows))} network(s) have non-finite values, in {', '.join(columns)}. A non-finite measurement "
+        "is an error, never dropped: the network overflowed or the statistic is undefined there"
+    )
+
+
+#: cells whose rows are per-network measurements, which must be finite
+PER_NETWORK_KINDS = frozenset({"sample", "module"})
+
+
 def _evaluate(spec: StudySpec, store: ResultStore, streams: dict[str, list[Cell]]) -> dict[str, ClaimResult]:
     results = {}
     for cid, params in spec.claims.items():
         claim = spec.claim(cid)
         planned, taken = _claim_looks(spec, cid, streams)
         frames, maps = {}, {}
+        problems: list[str] = []
         for base in claim.cells(params):
             parts = [store.read_rows(c) for c in streams[base.stream]]
             frames[base.name] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+            if base.kind in PER_NETWORK_KINDS:
+                problem = non_finite(frames[base.name], base, cell_seed(spec.seed, base))
+                if problem:
+                    problems.append(problem)
             if base.params.get("maps"):
                 sums: dict[str, Any] = {}
                 for c in streams[base.stream]:
@@ -226,8 +254,11 @@ def _evaluate(spec: StudySpec, store: ResultStore, streams: dict[str, list[Cell]
                         sums[k] = sums[k] + v if k in sums else v
                 maps[base.name] = sums
         try:
-            with looks(planned):
-                result = claim.evaluate(params, CellData(frames, maps))
+            if problems:
+                result = ClaimResult(cid, "error", [], [], 0, [], problems)
+            else:
+                with looks(planned):
+                    result = claim.evaluate(params, CellData(frames, maps))
         except Exception as exc:  # a bug in a check must not cost the other claims their verdicts
             result = ClaimResult(cid, "error", [], [], 0, [], [f"the evaluation failed: {type(exc).__name__}: {exc}"])
         result.sequential = {
