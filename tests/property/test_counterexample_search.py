@@ -31,7 +31,7 @@ def test_exact_minimal_perturbation_against_brute_force() -> None:
     """The QP solver behind Theorems A.3/A.4, against a dense search over directions and radii (2-D)."""
     import numpy as np
 
-    from theorycheck.properties._catalogue import exact_min_perturbation
+    from theorycheck.properties import exact_min_perturbation
 
     rng = np.random.default_rng(SEED)
     angles = np.linspace(0, 2 * np.pi, 4000, endpoint=False)

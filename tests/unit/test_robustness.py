@@ -14,7 +14,7 @@ from theorycheck.attacks import chained_bound, minimal_l2_perturbation
 from theorycheck.attacks._bounds import fc_taylor_bound, rule_ratios, taylor_bound
 from theorycheck.attacks._robustness import bound_attack_rows, draw_networks
 from theorycheck.graph import Architecture
-from theorycheck.properties._catalogue import exact_min_perturbation
+from theorycheck.properties import exact_min_perturbation
 from theorycheck.sampler._program import compile_program
 
 SEED = 20261123

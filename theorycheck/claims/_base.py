@@ -13,7 +13,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -53,6 +53,9 @@ class Cell:
     params: dict[str, Any]
     networks: int = 0
     start: int = 0
+    #: what the executor needs besides the (JSON) parameters, e.g. the property a search cell searches: it travels
+    #: with the cell (to Dask workers too, by cloudpickle) and is not part of the cell's identity
+    payload: Any = field(default=None, compare=False, repr=False)
 
     @property
     def stream(self) -> str:
@@ -80,7 +83,11 @@ class Cell:
 
     def extended(self) -> Cell:
         """The next range of the same stream, of the same size (used to double an inconclusive claim)."""
-        return Cell(self.claim, self.name, self.kind, self.params, self.networks, self.start + self.networks)
+        return replace(self, start=self.start + self.networks)
+
+    def after(self, networks: int) -> Cell:
+        """The range of ``networks`` networks that follows this one in the same stream."""
+        return replace(self, networks=networks, start=self.start + self.networks)
 
 
 class CellData:

@@ -16,7 +16,7 @@ from typing import Any
 from theorycheck.claims._base import PK, SG, Cell, CellData, Claim, Part
 from theorycheck.claims._common import fixed_verdict_part
 from theorycheck.claims._params import Param, int_range
-from theorycheck.properties import PROPERTIES, TOLERANCE
+from theorycheck.properties import PROPERTIES, TOLERANCE, PropertyClaim
 
 __all__ = ["CLAIMS"]
 
@@ -40,18 +40,20 @@ _KIND = {
 }
 
 
-def _cells(claim_id: str) -> Any:
+def property_cells(claim_id: str, pc: PropertyClaim, *, extra: dict[str, Any] | None = None) -> Any:
+    """``cells(params)``: one search cell per part and per mutant of ``pc``, each carrying its property."""
+
     def make(p: dict[str, Any]) -> list[Cell]:
-        pc = PROPERTIES[claim_id]
         return [
             Cell(
                 claim_id,
                 f"{role}/{i}",
                 "property",
-                {"claim": claim_id, "role": role, "index": i, "budget": p["max_examples"]},
+                {"claim": claim_id, "role": role, "index": i, "budget": p["max_examples"], **(extra or {})},
+                payload=prop,
             )
             for role, props in (("main", pc.parts), ("control", pc.controls))
-            for i in range(len(props))
+            for i, prop in enumerate(props)
         ]
 
     return make
@@ -90,11 +92,10 @@ def format_counterexample(ce: dict[str, Any]) -> str:
     return f"structure {structure}; inputs {inputs}"
 
 
-def property_parts(claim_id: str) -> Any:
+def property_parts(pc: PropertyClaim) -> Any:
     """The evaluation of a property claim's cells: verified unless a search found a counterexample."""
 
     def evaluate(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
-        pc = PROPERTIES[claim_id]
         props = pc.parts if role == "main" else pc.controls
         parts = []
         for i, prop in enumerate(props):
@@ -155,8 +156,8 @@ def _claim(claim_id: str, statement: str, formula: str) -> Claim:
         formula,
         True,
         {"max_examples": Param(300, "evaluations per search (random, hypothesis, gradient)", int_range(1, 1_000_000))},
-        _cells(claim_id),
-        property_parts(claim_id),
+        property_cells(claim_id, PROPERTIES[claim_id]),
+        property_parts(PROPERTIES[claim_id]),
     )
 
 

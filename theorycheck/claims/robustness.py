@@ -24,6 +24,7 @@ from theorycheck.claims import properties as _props
 from theorycheck.claims._base import PK, Cell, CellData, Claim, Part
 from theorycheck.claims._common import fixed_verdict_part
 from theorycheck.claims._params import Param, arch_specs, int_range, network_count, split_spec
+from theorycheck.properties import PROPERTIES
 
 __all__ = ["CLAIMS"]
 
@@ -32,7 +33,7 @@ RATIO_SLACK = 1e-9
 
 
 def _cells(claim_id: str, bound: str) -> Any:
-    property_cells = _props._cells(claim_id)
+    property_cells = _props.property_cells(claim_id, PROPERTIES[claim_id])
 
     def make(p: dict[str, Any]) -> list[Cell]:
         cells = list(property_cells(p))
@@ -103,7 +104,7 @@ def _bound_part(spec: str, df: Any, role: str, what: str) -> Part:
 
 
 def _parts(claim_id: str, what: str) -> Any:
-    property_parts = _props.property_parts(claim_id)
+    property_parts = _props.property_parts(PROPERTIES[claim_id])
 
     def evaluate(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
         parts = list(property_parts(p, data, role))

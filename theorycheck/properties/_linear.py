@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
-from theorycheck.properties._catalogue import PROPERTIES, TINY, PropertyClaim, _mutated, _p
+from theorycheck.properties._base import TINY, PropertyClaim, mutated, prop
 from theorycheck.properties._search import Raw
 
-__all__ = ["exact_min_perturbation"]
+__all__ = ["LINEAR", "exact_min_perturbation"]
 
 
 # -- linear classifiers: Lemma A.1, Theorems A.3 and A.4 --------------------------------------
@@ -113,22 +113,24 @@ def _thm_a4(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
 
 
 _LINEAR = [{"classes": k, "dim": n} for k in (3, 4) for n in (2, 3)]
-_A1 = _p("eq. 7: α ∈ (0, 1) and w_c·(x+αq) + b_c = w_c′·(x+αq) + b_c′", "Lemma A.1", _LINEAR, _linear_shapes, _lemma_a1)
-_A3 = _p(
+_A1 = prop(
+    "eq. 7: α ∈ (0, 1) and w_c·(x+αq) + b_c = w_c′·(x+αq) + b_c′", "Lemma A.1", _LINEAR, _linear_shapes, _lemma_a1
+)
+_A3 = prop(
     "Δadv(x; f) ≥ min_c′ |(w_c′−w_c)·x + b_c′−b_c| / ‖w_c′−w_c‖",
     "Theorem A.3 against the exact minimal perturbation (active-set QP)",
     _LINEAR,
     _linear_shapes,
     _thm_a3,
 )
-_A4_TIGHT = _p(
+_A4_TIGHT = prop(
     "f = argmax x: Δadv equals the bound of A.3, min_c′ |x_c′ − x_c|/√2",
     "Theorem A.4 (tightness)",
     [{"dim": n} for n in (2, 3, 4)],
     lambda s: {"x": (s["dim"],)},
     _thm_a4,
 )
-_A4_STATED = _p(
+_A4_STATED = prop(
     "f = argmax x: Δadv(x; f) = min_c′ |x_c′ − x_c| (as stated)",
     "Theorem A.4's proof, as written",
     [{"dim": n, "stated": True} for n in (2, 3, 4)],
@@ -136,13 +138,11 @@ _A4_STATED = _p(
     _thm_a4,
 )
 
-PROPERTIES.update(
-    {
-        "pk.lemmaA1": PropertyClaim([_A1], [_mutated(_A1, "eq. 7 with a sign error (mutant)", "", mutant=True)]),
-        "pk.thmA3": PropertyClaim([_A3], [_mutated(_A3, "the bound doubled (mutant)", "", mutant=True)]),
-        "pk.thmA4": PropertyClaim(
-            [_A4_TIGHT, _A4_STATED],
-            [_mutated(_A4_TIGHT, "tightness against the stated value (mutant)", "", stated=True)],
-        ),
-    }
-)
+LINEAR: dict[str, PropertyClaim] = {
+    "pk.lemmaA1": PropertyClaim([_A1], [mutated(_A1, "eq. 7 with a sign error (mutant)", "", mutant=True)]),
+    "pk.thmA3": PropertyClaim([_A3], [mutated(_A3, "the bound doubled (mutant)", "", mutant=True)]),
+    "pk.thmA4": PropertyClaim(
+        [_A4_TIGHT, _A4_STATED],
+        [mutated(_A4_TIGHT, "tightness against the stated value (mutant)", "", stated=True)],
+    ),
+}

@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 
 from theorycheck.attacks._bounds import ACTIVATION_BOUNDS, algorithm_a1, softmax_kappa
-from theorycheck.properties._catalogue import PROPERTIES, TINY, PropertyClaim, _conv, _mutated, _p
+from theorycheck.properties._base import TINY, PropertyClaim, mutated, prop, strided_conv
 from theorycheck.properties._linear import exact_min_perturbation
 from theorycheck.properties._search import Raw
 
-__all__: list[str] = []
+__all__ = ["SMOOTH"]
 
 
 # -- Theorem A.5 and Algorithm A.1: bounds on the derivatives of smooth MLPs ---------------------
@@ -58,14 +58,14 @@ def _a5_shapes(struct: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-_A5 = _p(
+_A5 = prop(
     "Algorithm A.1's M and N bound every second and first partial derivative",
     "Theorem A.5, MLPs",
     [{"act": act, "depth": d} for act in ("tanh", "sigmoid", "softplus") for d in (1, 2, 3)],
     _a5_shapes,
     _thm_a5,
 )
-PROPERTIES["pk.thmA5"] = PropertyClaim([_A5], [_mutated(_A5, "M computed with B = 0 (mutant)", "", mutant=True)])
+_THM_A5 = PropertyClaim([_A5], [mutated(_A5, "M computed with B = 0 (mutant)", "", mutant=True)])
 
 
 # -- Appendix A.2: the Taylor bound for fully-connected layers (pk.fc_bound) ----------------------
@@ -121,23 +121,23 @@ _FC_STRUCTS = [
     for d in (1, 4, 8)
     for n in (1, 3)
 ]
-_FC_STATEMENT = _p(
+_FC_STATEMENT = prop(
     "‖r‖ ≥ (√(‖J‖² + 2M√n κ) − ‖J‖)/(M√n) with M = sup |∂²h_i/∂x_j∂x_k| (as stated)",
     "Appendix A.2 as stated: M bounds every second-order partial derivative of h",
     [{**s, "m": "entrywise"} for s in _FC_STRUCTS],
     _fc_shapes,
     _fc_bound,
 )
-_FC_A1 = _p(
+_FC_A1 = prop(
     "the same bound with M from Algorithm A.1 (row sums: M bounds rᵀ∇²h_i r / ‖r‖∞²)",
     "Appendix A.2 with Algorithm A.1's M",
     [{**s, "m": "a1"} for s in _FC_STRUCTS],
     _fc_shapes,
     _fc_bound,
 )
-PROPERTIES["pk.fc_bound"] = PropertyClaim(
+_FC_BOUND = PropertyClaim(
     [_FC_STATEMENT, _FC_A1],
-    [_mutated(_FC_A1, "the bound with the smallest singular value of J and M = 0 (mutant)", "", m="mutant")],
+    [mutated(_FC_A1, "the bound with the smallest singular value of J and M = 0 (mutant)", "", m="mutant")],
 )
 
 
@@ -154,10 +154,10 @@ def _chain_linear(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
     s = struct["stride"]
 
     def f(inp: torch.Tensor) -> torch.Tensor:
-        return w @ _conv(k, inp, s).reshape(-1) + b
+        return w @ strided_conv(k, inp, s).reshape(-1) + b
 
     jac = torch.autograd.functional.jacobian(f, x).reshape(len(b), -1)
-    feats = _conv(k, x, s).reshape(-1)
+    feats = strided_conv(k, x, s).reshape(-1)
     scores = w @ feats + b
     _, kappa = softmax_kappa(w, feats, b)
     norm_k = float(torch.linalg.vector_norm(k))
@@ -181,21 +181,23 @@ def _chain_shapes(struct: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     }
 
 
-_CHAIN_NON_OVERLAPPING = _p(
+_CHAIN_NON_OVERLAPPING = prop(
     "chained bound ≤ exact Δadv, conv with stride = kernel (windows do not overlap)",
     "softmax rule (A.3) then the conv rule κ/‖W‖_F (A.3), linear conv nets",
     [{"kernel": kk, "stride": kk, "size": 2 * kk, "out": o, "classes": 3} for kk in (2, 3) for o in (1, 2)],
     _chain_shapes,
     _chain_linear,
 )
-_CHAIN_OVERLAPPING = _p(
+_CHAIN_OVERLAPPING = prop(
     "chained bound ≤ exact Δadv, conv with stride 1 < kernel (windows overlap)",
     "softmax rule (A.3) then the conv rule κ/‖W‖_F (A.3), linear conv nets",
     [{"kernel": kk, "stride": 1, "size": kk + 2, "out": o, "classes": 3} for kk in (2, 3) for o in (1, 2)],
     _chain_shapes,
     _chain_linear,
 )
-PROPERTIES["pk.chain"] = PropertyClaim(
+_CHAIN = PropertyClaim(
     [_CHAIN_NON_OVERLAPPING, _CHAIN_OVERLAPPING],
-    [_mutated(_CHAIN_NON_OVERLAPPING, "the conv rule multiplying by ‖W‖_F (mutant)", "", mutant=True)],
+    [mutated(_CHAIN_NON_OVERLAPPING, "the conv rule multiplying by ‖W‖_F (mutant)", "", mutant=True)],
 )
+
+SMOOTH: dict[str, PropertyClaim] = {"pk.thmA5": _THM_A5, "pk.fc_bound": _FC_BOUND, "pk.chain": _CHAIN}

@@ -171,14 +171,11 @@ def execute_cell(
     if cell.kind == "property":
         import json as _json
 
-        from theorycheck.properties import PROPERTIES, search
+        from theorycheck.properties import Property, search
 
-        if params["claim"] not in PROPERTIES and params.get("module"):  # a user's property, on a Dask worker
-            import importlib
-
-            importlib.import_module(params["module"])
-        pc = PROPERTIES[params["claim"]]
-        prop = (pc.parts if params["role"] == "main" else pc.controls)[params["index"]]
+        prop = cell.payload
+        if not isinstance(prop, Property):
+            raise TypeError(f"property cell {cell.id} carries no property (payload {prop!r})")
         results = search(prop, budget=int(params["budget"]), seed=seed % 2**32)
         table = [
             {

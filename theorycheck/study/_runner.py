@@ -297,7 +297,7 @@ def _double(spec: StudySpec, streams: dict[str, list[Cell]], results: dict[str, 
             total = sum(c.networks for c in ranges)
             if total + ranges[-1].networks <= spec.max_networks:
                 last = ranges[-1]
-                ranges.append(Cell(last.claim, last.name, last.kind, last.params, total, last.start + last.networks))
+                ranges.append(last.after(total))
                 added = True
     return added
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from theorycheck.claims._base import Cell, CellData, Claim, Part
@@ -35,7 +36,7 @@ def _merged_cells(members: list[UserClaim], networks: int) -> list[Cell]:
             }
             if refs:
                 params["reducers"] = sorted(list(r) for r in refs)
-            cells[cell.name] = Cell(cell.claim, cell.name, cell.kind, params, networks)
+            cells[cell.name] = replace(cell, params=params, networks=networks)
     return list(cells.values())
 
 

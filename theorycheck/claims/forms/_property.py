@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from theorycheck.claims._base import Cell, Claim
+from theorycheck.claims._base import Claim
 from theorycheck.claims._params import Param, int_range
 from theorycheck.errors import TheorycheckError
 
@@ -54,7 +54,6 @@ def property_claim(
         max_examples: evaluations per search.
     """
     from theorycheck.properties import TOLERANCE, Property, PropertyClaim
-    from theorycheck.properties._catalogue import PROPERTIES
 
     where = f"claim {claim_id!r}"
     if not callable(violation) or not callable(shapes):
@@ -81,21 +80,10 @@ def property_claim(
         )
     else:
         mutant = Property(f"{claim_id} (control)", "the user's mutant", structures, shapes, control, tol)
-    PROPERTIES[claim_id] = PropertyClaim([main], [mutant])
+    pc = PropertyClaim([main], [mutant])  # carried by the claim's cells: building a claim changes no table
     module = getattr(violation, "__module__", None) or ""
 
-    def cells(p: dict[str, Any]) -> list[Cell]:
-        return [
-            Cell(
-                claim_id,
-                f"{role}/0",
-                "property",
-                {"claim": claim_id, "role": role, "index": 0, "budget": p["max_examples"], "module": module},
-            )
-            for role in ("main", "control")
-        ]
-
-    from theorycheck.claims.properties import property_parts
+    from theorycheck.claims.properties import property_cells, property_parts
 
     return Claim(
         claim_id,
@@ -109,6 +97,6 @@ def property_claim(
                 max_examples, "evaluations per search (random, hypothesis, gradient)", int_range(1, 1_000_000)
             )
         },
-        cells,
-        property_parts(claim_id),
+        property_cells(claim_id, pc, extra={"module": module}),
+        property_parts(pc),
     )

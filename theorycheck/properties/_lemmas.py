@@ -8,27 +8,15 @@ Peck et al. (2017) and to Simon-Gabriel et al. (2019).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from theorycheck.properties._search import Property, Raw
+from theorycheck.properties._base import TINY, PropertyClaim, mutated, prop, relative_excess, strided_conv
+from theorycheck.properties._search import Raw
 
-__all__ = ["PROPERTIES", "PropertyClaim", "planted_false_inequality"]
-
-TINY = 1e-300
-
-
-def _rel(excess: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """Largest ``excess / scale`` (a relative violation of ``lhs ≤ rhs`` written as ``excess = lhs − rhs``)."""
-    return (excess / (scale.abs() + TINY)).max()
-
-
-def _conv(w: torch.Tensor, r: torch.Tensor, stride: int) -> torch.Tensor:
-    """Peck's ``W ⋆_s R`` (eq. of Lemma B.1.2): a valid, strided cross-correlation."""
-    return F.conv2d(r.unsqueeze(0), w, stride=stride)[0]
+__all__ = ["LEMMAS"]
 
 
 def _lp_pool(x: torch.Tensor, q: int, p: float) -> torch.Tensor:
@@ -51,17 +39,17 @@ def _b1_relu(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
     a, b = raw["a"], raw["b"]
     lhs, rhs = F.relu(a + b), F.relu(a) + F.relu(b)
     sign = -1.0 if struct.get("reversed") else 1.0  # the mutant claims the reverse inequality
-    return _rel(sign * (lhs - rhs), a.abs() + b.abs())
+    return relative_excess(sign * (lhs - rhs), a.abs() + b.abs())
 
 
 def _b1_linear(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
     w, x, r, s = raw["w"], raw["x"], raw["r"], struct["stride"]
-    lhs = _conv(w, x + r, s)
-    rhs = _conv(w, x, s) + _conv(w, r, s)
+    lhs = strided_conv(w, x + r, s)
+    rhs = strided_conv(w, x, s) + strided_conv(w, r, s)
     if struct.get("mutant"):  # the mutant: a conv with a ReLU inside is not linear
         lhs = F.relu(lhs)
-        rhs = F.relu(_conv(w, x, s)) + F.relu(_conv(w, r, s))
-    scale = _conv(w.abs(), x.abs() + r.abs(), s)
+        rhs = F.relu(strided_conv(w, x, s)) + F.relu(strided_conv(w, r, s))
+    scale = strided_conv(w.abs(), x.abs() + r.abs(), s)
     return ((lhs - rhs).abs() / (scale + TINY)).max()
 
 
@@ -83,7 +71,8 @@ def _b3(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
     w, r = raw["w"], raw["r"]
     factor = 0.5 if struct.get("mutant") else 1.0
     return (
-        torch.linalg.norm(_conv(w, r, struct["stride"])) / (factor * torch.linalg.norm(w) * torch.linalg.norm(r) + TINY)
+        torch.linalg.norm(strided_conv(w, r, struct["stride"]))
+        / (factor * torch.linalg.norm(w) * torch.linalg.norm(r) + TINY)
         - 1.0
     )
 
@@ -96,7 +85,7 @@ def _conv_shapes(struct: dict[str, Any]) -> dict[str, tuple[int, ...]]:
 def _conv_bound(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
     """‖R‖_F ≥ κ/‖W‖_F for κ = ‖ReLU(W ⋆ R)‖_F (the layer rule of A.3): violation κ/(‖W‖‖R‖) − 1."""
     w, r = raw["w"], raw["r"]
-    kappa = torch.linalg.norm(F.relu(_conv(w, r, struct["stride"])))
+    kappa = torch.linalg.norm(F.relu(strided_conv(w, r, struct["stride"])))
     factor = 0.5 if struct.get("mutant") else 1.0
     return kappa / (factor * torch.linalg.norm(w) * torch.linalg.norm(r) + TINY) - 1.0
 
@@ -107,7 +96,7 @@ def _subadditive(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
     kind, q, p = struct["pool"], struct["q"], struct.get("p", 2.0)
     z = lambda t: _pool(kind, t, q, p)  # noqa: E731
     excess = z(x + r) - z(x) - z(r)
-    return _rel(excess, z(x).abs() + z(r).abs() + z(x + r).abs())
+    return relative_excess(excess, z(x).abs() + z(r).abs() + z(x + r).abs())
 
 
 def _additive(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
@@ -214,41 +203,18 @@ def _eq5(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
     return torch.maximum(torch.maximum(err_norm, err_snr), err_eq5)
 
 
-class PropertyClaim:
-    """A claim's parts (properties) and its negative controls (mutants)."""
-
-    def __init__(self, parts: list[Property], controls: list[Property]) -> None:
-        self.parts, self.controls = parts, controls
-
-
-def _mutated(prop: Property, pid: str, description: str, **changes: Any) -> Property:
-    return Property(
-        pid, description, [{**s, **changes} for s in prop.structures], prop.shapes, prop.violation, prop.tolerance
-    )
-
-
-def _p(
-    pid: str,
-    description: str,
-    structures: list[dict[str, Any]],
-    shapes: Callable[[dict[str, Any]], Any],
-    violation: Callable[[dict[str, Any], Raw], torch.Tensor],
-) -> Property:
-    return Property(pid, description, structures, shapes, violation)
-
-
-_B1_RELU = _p(
+_B1_RELU = prop(
     "ReLU(a+b) ≤ ReLU(a) + ReLU(b)", "Lemma B.1.1, elementwise", [{}], lambda s: {"a": (8,), "b": (8,)}, _b1_relu
 )
-_B1_LIN = _p(
+_B1_LIN = prop(
     "W ⋆_s (X+R) = W ⋆_s X + W ⋆_s R",
     "Lemma B.1.2, strided convolution is linear",
     [{"stride": s, "kernel": k} for s in (1, 2) for k in (2, 3)],
     lambda s: {"w": (1, 1, s["kernel"], s["kernel"]), "x": (1, 6, 6), "r": (1, 6, 6)},
     _b1_linear,
 )
-_B1_NORM = _p("‖ReLU(X)‖_F ≤ ‖X‖_F", "Lemma B.1.3", [{}], lambda s: {"x": (3, 4, 4)}, _b1_norm)
-_B2 = _p("a, b ≥ 0 ⇒ Σ a_i b_i ≤ (Σ a_i)(Σ b_i)", "Lemma B.2", [{}], lambda s: {"a": (6,), "b": (6,)}, _b2)
+_B1_NORM = prop("‖ReLU(X)‖_F ≤ ‖X‖_F", "Lemma B.1.3", [{}], lambda s: {"x": (3, 4, 4)}, _b1_norm)
+_B2 = prop("a, b ≥ 0 ⇒ Σ a_i b_i ≤ (Σ a_i)(Σ b_i)", "Lemma B.2", [{}], lambda s: {"a": (6,), "b": (6,)}, _b2)
 _CONV_STRUCTS = [
     {"kernel": k, "stride": s, "size": 6, "channels": c, "out": o}
     for k in (2, 3)
@@ -256,61 +222,63 @@ _CONV_STRUCTS = [
     for c in (1, 2)
     for o in (1, 2)
 ]
-_B3 = _p("‖W ⋆ R‖_F ≤ ‖W‖_F ‖R‖_F", "Lemma B.3, any kernel and stride", _CONV_STRUCTS, _conv_shapes, _b3)
-_B3_DISJOINT = _p(
+_B3 = prop("‖W ⋆ R‖_F ≤ ‖W‖_F ‖R‖_F", "Lemma B.3, any kernel and stride", _CONV_STRUCTS, _conv_shapes, _b3)
+_B3_DISJOINT = prop(
     "‖W ⋆ R‖_F ≤ ‖W‖_F ‖R‖_F when stride ≥ kernel",
     "Lemma B.3 restricted to non-overlapping windows",
     [s for s in _CONV_STRUCTS if s["stride"] >= s["kernel"]],
     _conv_shapes,
     _b3,
 )
-_CONV_BOUND = _p(
+_CONV_BOUND = prop(
     "‖R‖_F ≥ κ/‖W‖_F (conv layer rule)", "Appendix A.3: κ = ‖ReLU(W ⋆ R)‖_F", _CONV_STRUCTS, _conv_shapes, _conv_bound
 )
-_B4 = _p(
+_B4 = prop(
     "max-pooling: z(X+R) ≤ z(X) + z(R)",
     "Lemma B.4",
     [{"pool": "max", "q": q, "size": 4} for q in (2, 4)],
     _pool_shapes,
     _subadditive,
 )
-_B5 = _p(
+_B5 = prop(
     "L_p pooling: z(X+R) ≤ z(X) + z(R), p ≥ 1",
     "Lemma B.5",
     [{"pool": "lp", "q": 2, "size": 4, "p": p} for p in (1.0, 1.5, 2.0, 3.0, 8.0)],
     _pool_shapes,
     _subadditive,
 )
-_B6 = _p(
+_B6 = prop(
     "average pooling: z(X+R) = z(X) + z(R)",
     "Lemma B.6",
     [{"pool": "avg", "q": q, "size": 4} for q in (2, 4)],
     _pool_shapes,
     _additive,
 )
-_POOL_BOUNDS = _p(
+_POOL_BOUNDS = prop(
     "pooling layer rules ‖R‖_F ≥ κ/t, κ/(t q^{2/p})",
     "Appendix A.4 with t = √(number of pooled outputs)",
     [{"pool": k, "q": 2, "size": 4, "p": p} for k, p in (("max", 2.0), ("avg", 2.0), ("lp", 2.0), ("lp", 3.0))],
     lambda s: {"r": (2, 4, 4)},
     _pool_bound,
 )
-_EQ8 = _p("sigm(x) = ½ tanh(x/2) + ½; |tanh′|, |tanh″| ≤ 1", "eq. 8 of Peck et al.", [{}], lambda s: {"x": (16,)}, _eq8)
-_EQ9 = _p(
+_EQ8 = prop(
+    "sigm(x) = ½ tanh(x/2) + ½; |tanh′|, |tanh″| ≤ 1", "eq. 8 of Peck et al.", [{}], lambda s: {"x": (16,)}, _eq8
+)
+_EQ9 = prop(
     "∂ₓL = (1−q_c)∂ₓf_c − Σ_{k≠c} q_k ∂ₓf_k = Σ_k q_k(∂ₓf_c − ∂ₓf_k)",
     "eq. 9 and eq. 10 (signs: ∂ₓ(−L))",
     [{"c": c, "classes": 3} for c in range(3)],
     _net_shapes,
     _eq9,
 )
-_EQ16 = _p(
+_EQ16 = prop(
     "‖∂ₓL‖₂² = Σ_{k,h} q_k q_h (∂ₓf_c − ∂ₓf_k)·(∂ₓf_c − ∂ₓf_h)",
     "eq. 16",
     [{"c": c, "classes": 3} for c in range(3)],
     _net_shapes,
     _eq16,
 )
-_EQ5 = _p(
+_EQ5 = prop(
     "ε_p = ε_∞ d^{1/p}; ε_p = ε‖x‖₂ d^{1/p−1/2} fixes ‖δ‖₂ = ε‖x‖₂",
     "eq. 5 and eq. 17",
     [{"p": p} for p in (1.0, 1.5, 2.0, 4.0)],
@@ -318,25 +286,25 @@ _EQ5 = _p(
     _eq5,
 )
 
-PROPERTIES: dict[str, PropertyClaim] = {
+LEMMAS: dict[str, PropertyClaim] = {
     "pk.lemmaB1": PropertyClaim(
         [_B1_RELU, _B1_LIN, _B1_NORM],
         [
-            _mutated(_B1_RELU, "ReLU(a+b) ≥ ReLU(a) + ReLU(b) (mutant)", "the reversed inequality", reversed=True),
-            _mutated(
+            mutated(_B1_RELU, "ReLU(a+b) ≥ ReLU(a) + ReLU(b) (mutant)", "the reversed inequality", reversed=True),
+            mutated(
                 _B1_LIN, "ReLU(W ⋆ (X+R)) = ReLU(W ⋆ X) + ReLU(W ⋆ R) (mutant)", "a ReLU breaks linearity", mutant=True
             ),
-            _mutated(_B1_NORM, "‖ReLU(X)‖_F ≤ ½‖X‖_F (mutant)", "a factor 2 too tight", mutant=True),
+            mutated(_B1_NORM, "‖ReLU(X)‖_F ≤ ½‖X‖_F (mutant)", "a factor 2 too tight", mutant=True),
         ],
     ),
-    "pk.lemmaB2": PropertyClaim([_B2], [_mutated(_B2, "B.2 without a, b ≥ 0 (mutant)", "signs allowed", mutant=True)]),
+    "pk.lemmaB2": PropertyClaim([_B2], [mutated(_B2, "B.2 without a, b ≥ 0 (mutant)", "signs allowed", mutant=True)]),
     "pk.lemmaB3": PropertyClaim(
-        [_B3, _B3_DISJOINT], [_mutated(_B3, "‖W ⋆ R‖_F ≤ ½‖W‖_F‖R‖_F (mutant)", "a factor 2 too tight", mutant=True)]
+        [_B3, _B3_DISJOINT], [mutated(_B3, "‖W ⋆ R‖_F ≤ ½‖W‖_F‖R‖_F (mutant)", "a factor 2 too tight", mutant=True)]
     ),
     "pk.conv_bound": PropertyClaim(
         [
             _CONV_BOUND,
-            _p(
+            prop(
                 "‖R‖_F ≥ κ/‖W‖_F when stride ≥ kernel",
                 "Appendix A.3 with non-overlapping windows",
                 [s for s in _CONV_STRUCTS if s["stride"] >= s["kernel"]],
@@ -344,37 +312,19 @@ PROPERTIES: dict[str, PropertyClaim] = {
                 _conv_bound,
             ),
         ],
-        [_mutated(_CONV_BOUND, "‖R‖_F ≥ 2κ/‖W‖_F (mutant)", "a factor 2 too strong", mutant=True)],
+        [mutated(_CONV_BOUND, "‖R‖_F ≥ 2κ/‖W‖_F (mutant)", "a factor 2 too strong", mutant=True)],
     ),
-    "pk.lemmaB4": PropertyClaim([_B4], [_mutated(_B4, "min-pooling subadditive (mutant)", "", pool="lp", p=0.5)]),
+    "pk.lemmaB4": PropertyClaim([_B4], [mutated(_B4, "min-pooling subadditive (mutant)", "", pool="lp", p=0.5)]),
     "pk.lemmaB5": PropertyClaim(
         [_B5],
-        [_mutated(_B5, "L_p pooling subadditive with p = 0.5 (mutant)", "Minkowski's inequality needs p ≥ 1", p=0.5)],
+        [mutated(_B5, "L_p pooling subadditive with p = 0.5 (mutant)", "Minkowski's inequality needs p ≥ 1", p=0.5)],
     ),
-    "pk.lemmaB6": PropertyClaim([_B6], [_mutated(_B6, "max-pooling additive (mutant)", "", pool="max")]),
+    "pk.lemmaB6": PropertyClaim([_B6], [mutated(_B6, "max-pooling additive (mutant)", "", pool="max")]),
     "pk.pool_bounds": PropertyClaim(
-        [_POOL_BOUNDS], [_mutated(_POOL_BOUNDS, "κ·t in place of κ/t (mutant)", "", mutant=True)]
+        [_POOL_BOUNDS], [mutated(_POOL_BOUNDS, "κ·t in place of κ/t (mutant)", "", mutant=True)]
     ),
-    "pk.eq8": PropertyClaim([_EQ8], [_mutated(_EQ8, "|tanh′| ≤ ½ (mutant)", "", mutant=True)]),
-    "sg.eq9": PropertyClaim([_EQ9], [_mutated(_EQ9, "eq. 9 with a sign error (mutant)", "", mutant=True)]),
-    "sg.eq16": PropertyClaim([_EQ16], [_mutated(_EQ16, "eq. 16 without cross terms (mutant)", "", mutant=True)]),
-    "sg.eq5": PropertyClaim([_EQ5], [_mutated(_EQ5, "ε_p with exponent ½ (mutant)", "", mutant=True)]),
+    "pk.eq8": PropertyClaim([_EQ8], [mutated(_EQ8, "|tanh′| ≤ ½ (mutant)", "", mutant=True)]),
+    "sg.eq9": PropertyClaim([_EQ9], [mutated(_EQ9, "eq. 9 with a sign error (mutant)", "", mutant=True)]),
+    "sg.eq16": PropertyClaim([_EQ16], [mutated(_EQ16, "eq. 16 without cross terms (mutant)", "", mutant=True)]),
+    "sg.eq5": PropertyClaim([_EQ5], [mutated(_EQ5, "ε_p with exponent ½ (mutant)", "", mutant=True)]),
 }
-
-
-def planted_false_inequality() -> Property:
-    """A false inequality whose counterexamples are rare: Σ_{i≤8} x_i ≤ 7.9 on [−1, 1]^8 (x = tanh(raw))."""
-
-    def violation(struct: dict[str, Any], raw: Raw) -> torch.Tensor:
-        return torch.tanh(raw["x"]).sum() / 7.9 - 1.0
-
-    return Property("Σ x_i ≤ 7.9 on [−1,1]^8 (planted, false)", "planted", [{}], lambda s: {"x": (8,)}, violation)
-
-
-def __getattr__(name: str) -> object:
-    """``exact_min_perturbation`` lives in :mod:`theorycheck.properties._linear` (kept importable from here)."""
-    if name == "exact_min_perturbation":
-        from theorycheck.properties._linear import exact_min_perturbation
-
-        return exact_min_perturbation
-    raise AttributeError(name)
