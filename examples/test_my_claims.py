@@ -17,13 +17,15 @@ MLP = "dense({w}) relu dense({w}) relu dense(10)"
 
 
 def test_mlp_coordinates_scale_as_one_over_d() -> None:
-    assert_holds(scaling("mine.mlp", arch=MLP, input="{d}", sweep={"d": [64, 256, 1024], "w": 128}, slope=-1),
-                 networks=1000)
+    assert_holds(
+        scaling("mine.mlp", arch=MLP, input="{d}", sweep={"d": [64, 256, 1024], "w": 128}, slope=-1), networks=1000
+    )
 
 
 def test_the_he_constant_is_two_over_d() -> None:
-    assert_holds(value("mine.he", arch=MLP, input="{d}", sweep={"d": [32, 128], "w": 64}, predicted="2/d"),
-                 networks=1000)
+    assert_holds(
+        value("mine.he", arch=MLP, input="{d}", sweep={"d": [32, 128], "w": 64}, predicted="2/d"), networks=1000
+    )
 
 
 def test_a_false_claim_is_refuted_with_its_numbers() -> None:
