@@ -56,7 +56,9 @@ def test_an_edited_claim_recomputes_only_what_changed(tmp_path: Path) -> None:
         ({"structure": {"p": 1, "q": 2}, "inputs": {"v": [0.5, -2.0]}}, "structure p = 1, q = 2; inputs v = (0.5, -2)"),
         ({"structure": {}, "inputs": {"W": [[1.0, 2.0], [3.0, 4.0]]}}, "structure none; inputs W = [1 2; 3 4]"),
         ({"structure": {"k": 3}, "inputs": {"x": 1.23456789}}, "inputs x = 1.235"),
-        ({"structure": {}, "inputs": {"T": [[[1.0]], [[2.0]]]}}, "T = tensor of shape 2×1×1, first entry 1"),
+        ({"structure": {}, "inputs": {"T": [[[1.0]], [[2.0]]]}}, "T = {[1], [2]}"),
+        ({"structure": {}, "inputs": {"K": [[[[1.0, 0.5], [0.0, 2.0]]]]}}, "K = [1 0.5; 0 2]"),
+        ({"structure": {}, "inputs": {"T": [[[0.0]]] * 5}}, "T = a tensor of shape 5×1×1 (in results.json)"),
         ({"structure": {}, "inputs": {"v": list(range(20))}}, "v = (0, 1, 2, 3, 4, 5, 6, 7, …)"),
     ],
 )

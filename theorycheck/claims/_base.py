@@ -135,6 +135,8 @@ class Part:
     histogram: dict[str, Any] | None = None
     #: False for a part shown for information only (it takes no part in the verdict)
     counts: bool = True
+    #: a counterexample that refutes the part: structure, inputs, violation, digits, method, text
+    counterexample: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +149,7 @@ class Part:
             "maps": self.maps,
             "histogram": self.histogram,
             "counts": self.counts,
+            "counterexample": self.counterexample,
         }
 
 
@@ -181,6 +184,14 @@ class ClaimResult:
             for p in self.parts
             if p.counts and p.decision.verdict == "not covered"
         ]
+
+    @property
+    def counterexample(self) -> dict[str, Any] | None:
+        """The counterexample of the first refuted part that has one (the simplest of its phases')."""
+        return next(
+            (p.counterexample for p in self.parts if p.counts and p.counterexample and p.decision.verdict == "refuted"),
+            None,
+        )
 
     @property
     def control_verdict(self) -> str | None:
@@ -224,6 +235,7 @@ class ClaimResult:
             "deviation_kind": None if d is None or d.margins is None else d.margins.kind,
             "headline_part": None if head is None else head.name,
             "n_networks": self.n_networks,
+            "counterexample": self.counterexample,
             "negative_control": self.control_verdict,
             "control_unable_to_fail": self.control_unable_to_fail,
             "evidence": self.evidence,

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
+
 from theorycheck.claims._base import PK, SG, Cell, CellData, Claim, Part
 from theorycheck.claims._common import fixed_verdict_part
 from theorycheck.claims._params import Param, int_range
@@ -60,36 +62,49 @@ def property_cells(claim_id: str, pc: PropertyClaim, *, extra: dict[str, Any] | 
 
 
 def _matrix(value: Any, digits: int = 4) -> str:
-    """A nested list as a theorist writes it: scalars plain, vectors (a, b, …), matrices [a b; c d], larger
-    tensors by their shape; at most 8 entries per row and 6 rows shown."""
+    """A nested list as a theorist writes it: scalars plain, vectors (a, b, …), matrices [a b; c d] (leading axes
+    of length 1 dropped), a stack of up to 4 matrices as {[…], […]}, larger tensors by their shape; at most 8
+    entries per row and 8 rows shown."""
+    array = np.asarray(value, dtype=np.float64)
+    while array.ndim > 2 and array.shape[0] == 1:
+        array = array[0]
 
     def scalar(x: Any) -> str:
-        return f"{float(x):.{digits}g}"
+        x = float(x)
+        return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:.{digits}g}"
 
-    def row(xs: list[Any]) -> str:
-        shown = [scalar(x) for x in xs[:8]]
-        return " ".join(shown) + (" …" if len(xs) > 8 else "")
+    def row(xs: np.ndarray) -> str:
+        return " ".join(scalar(x) for x in xs[:8]) + (" …" if xs.size > 8 else "")
 
-    if not isinstance(value, list):
-        return scalar(value)
-    if not value or not isinstance(value[0], list):
-        return "(" + ", ".join(scalar(x) for x in value[:8]) + (", …" if len(value) > 8 else "") + ")"
-    if not isinstance(value[0][0], list):
-        rows = [row(r) for r in value[:6]] + (["…"] if len(value) > 6 else [])
+    def matrix(m: np.ndarray) -> str:
+        rows = [row(r) for r in m[:8]] + (["…"] if m.shape[0] > 8 else [])
         return "[" + "; ".join(rows) + "]"
-    shape = []
-    probe: Any = value
-    while isinstance(probe, list):
-        shape.append(len(probe))
-        probe = probe[0] if probe else None
-    return f"tensor of shape {'×'.join(map(str, shape))}, first entry {scalar(probe)}"
+
+    if array.ndim == 0:
+        return scalar(array)
+    if array.ndim == 1:
+        return "(" + ", ".join(scalar(x) for x in array[:8]) + (", …" if array.size > 8 else "") + ")"
+    if array.ndim == 2:
+        return matrix(array)
+    if array.ndim == 3 and array.shape[0] <= 4:
+        return "{" + ", ".join(matrix(m) for m in array) + "}"
+    return f"a tensor of shape {'×'.join(map(str, array.shape))} (in results.json)"
 
 
 def format_counterexample(ce: dict[str, Any]) -> str:
-    """``structure p = 1, q = 2; inputs v = (0.1, -2, …), W = [1 2; 3 4]``."""
+    """``structure p = 1, q = 2; inputs v = (0.1, -2, …), W = [1 2; 3 4]``, each entry with the significant digits
+    the counterexample needs (``ce["digits"]``; 4 for an input that was not shrunk), so that what is printed reads
+    back as the input that was evaluated."""
+    digits = int(ce.get("digits", 4))
     structure = ", ".join(f"{k} = {v}" for k, v in ce.get("structure", {}).items()) or "none"
-    inputs = ", ".join(f"{k} = {_matrix(v)}" for k, v in ce.get("inputs", {}).items())
+    inputs = ", ".join(f"{k} = {_matrix(v, digits)}" for k, v in ce.get("inputs", {}).items())
     return f"structure {structure}; inputs {inputs}"
+
+
+def _simplicity(ce: dict[str, Any]) -> tuple[int, int, int]:
+    """Smaller is simpler: entries, non-zero entries, digits."""
+    flat = [float(x) for v in ce["inputs"].values() for x in np.ravel(np.asarray(v, dtype=np.float64))]
+    return len(flat), sum(1 for x in flat if x != 0), int(ce.get("digits", 17))
 
 
 def property_parts(pc: PropertyClaim) -> Any:
@@ -120,17 +135,18 @@ def property_parts(pc: PropertyClaim) -> Any:
                     f"the violation was NaN in {count} evaluations ({', '.join(r.method for r in nans)}), e.g. at "
                     f"{format_counterexample(first)}"
                 )
+            counterexample = None
             if found:
                 best = max(found, key=lambda r: r.max_violation)
-                shrunk = next((r for r in found if r.method.startswith("hypothesis")), best)
-                ce = json.loads(shrunk.counterexample)
+                shown, ce = min(((r, json.loads(r.counterexample)) for r in found), key=lambda rc: _simplicity(rc[1]))
                 text = (
-                    f"counterexample found by {', '.join(r.method for r in found)}; largest relative violation "
-                    f"{best.max_violation:.4g} (tolerance {TOLERANCE:g}); counterexample "
-                    f"({'shrunk by hypothesis' if shrunk is not best else 'from ' + best.method}, relative "
-                    f"violation {ce['violation']:.4g}): {format_counterexample(ce)}"
+                    f"counterexample found by {', '.join(r.method for r in found)}; largest violation "
+                    f"{best.max_violation:.4g} (tolerance {TOLERANCE:g}); the simplest, from {shown.method}"
+                    f"{', shrunk' if ce.get('shrunk') else ''}, has violation {ce['violation']:.4g} at the input as "
+                    f"printed: {format_counterexample(ce)}"
                 ) + (f"; also, {nan_text}" if nan_text else "")
                 verdict = "refuted"
+                counterexample = {**ce, "method": shown.method, "text": format_counterexample(ce)}
             elif nans:
                 text = f"the check could not be evaluated: {nan_text}; no finite violation beyond {TOLERANCE:g}"
                 verdict = "error"
@@ -140,7 +156,9 @@ def property_parts(pc: PropertyClaim) -> Any:
                     f"(largest relative violation per search: {searched})"
                 )
                 verdict = "verified"
-            parts.append(fixed_verdict_part(prop.id, prop.description, verdict, text, table))
+            part = fixed_verdict_part(prop.id, prop.description, verdict, text, table)
+            part.counterexample = counterexample
+            parts.append(part)
         return parts
 
     return evaluate

@@ -221,6 +221,7 @@ def _summary(r: dict[str, Any], args: argparse.Namespace, seconds: float, prov: 
         "partial": r["partial"],
         "scope": r["scope"],
         "not_covered": r["not_covered"],
+        "counterexample": r["counterexample"],
         "measured": r["measured"],
         "ci": r["ci"],
         "negative_control": r["negative_control"],

@@ -138,6 +138,9 @@ def _print_verdicts(verdicts: list[dict], study: dict) -> None:
             f"{v['claim']:<{w}}{verdict_label(v):<{vw}}{_fmt_num(v['predicted']):>11}{_fmt_num(v['measured']):>11}  "
             f"{ci:<22}{v['n_networks']:>8}  {control}"
         )
+    for v in verdicts:
+        if v.get("counterexample"):
+            print(f"{v['claim']}: counterexample ({v['counterexample']['method']}): {v['counterexample']['text']}")
     partial = [v for v in verdicts if v.get("partial")]
     for v in partial:
         print(f"{v['claim']}: {v['scope']}; not covered: {'; '.join(v.get('not_covered') or [])}")

@@ -71,7 +71,7 @@ def _as_json(struct: dict[str, Any], raw: Raw, violation: float) -> dict[str, An
     return {
         "structure": struct,
         "violation": violation,
-        "inputs": {k: v.detach().cpu().numpy().round(12).tolist() for k, v in raw.items()},
+        "inputs": {k: v.detach().cpu().numpy().tolist() for k, v in raw.items()},  # exact: JSON floats round-trip
     }
 
 
@@ -186,6 +186,18 @@ def gradient_search(prop: Property, budget: int, rng: np.random.Generator, steps
 
 
 def search(prop: Property, *, budget: int, seed: int) -> list[SearchResult]:
-    """All three searches, each with ``budget`` evaluations."""
+    """All three searches, each with ``budget`` evaluations; every counterexample shrunk and re-evaluated as it is
+    printed (:func:`theorycheck.properties._shrink.shrink`, up to ``budget`` more evaluations each)."""
+    from theorycheck.properties._shrink import shrink
+
     rng = np.random.default_rng(seed)
-    return [random_search(prop, budget, rng), hypothesis_search(prop, budget, seed), gradient_search(prop, budget, rng)]
+    results = [
+        random_search(prop, budget, rng),
+        hypothesis_search(prop, budget, seed),
+        gradient_search(prop, budget, rng),
+    ]
+    for r in results:
+        if r.counterexample is not None:
+            r.extra["found"] = r.counterexample
+            r.counterexample = shrink(prop, r.counterexample, budget=budget)
+    return results

@@ -382,6 +382,7 @@ def run_study(
         "scope",
         "allow_partial",
         "not_covered",
+        "counterexample",
         "predicted",
         "measured",
         "ci",
