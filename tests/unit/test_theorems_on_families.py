@@ -39,15 +39,25 @@ def test_an_edited_claim_recomputes_only_what_changed(tmp_path: Path) -> None:
         if cell:
             seen.append(cell)
 
+    def points(cells: list[str]) -> list[str]:  # main cells, and the control's changed networks moved up, down
+        return sorted(c.removeprefix("mine.edit/").replace("/slope-b0.15-h2", "") for c in cells)
+
     _run(tmp_path, {"mine.edit": {**claim, "sweep": {"d": [8, 16], "w": 4}}}, progress)
     first = list(seen)
     seen.clear()
     _run(tmp_path, {"mine.edit": {**claim, "sweep": {"d": [8, 16, 32], "w": 4}}}, progress)
-    assert sorted(first) == ["mine.edit/main/d=16@0-100", "mine.edit/main/d=8@0-100"]
-    assert seen == ["mine.edit/main/d=32@0-100"]
+    assert points(first) == [
+        "control/down/d=16@0-50",
+        "control/down/d=8@0-50",
+        "control/up/d=16@0-50",
+        "control/up/d=8@0-50",
+        "main/d=16@0-100",
+        "main/d=8@0-100",
+    ]
+    assert points(seen) == ["control/down/d=32@0-50", "control/up/d=32@0-50", "main/d=32@0-100"]
     seen.clear()
     _run(tmp_path, {"mine.edit": {**claim, "sweep": {"d": [8, 16, 32], "w": 5}}}, progress)
-    assert len(seen) == 3  # a new width is a new architecture at every point
+    assert len(seen) == 9  # a new width is a new architecture at every point, for the control too
 
 
 @pytest.mark.parametrize(

@@ -137,6 +137,8 @@ class Part:
     counts: bool = True
     #: a counterexample that refutes the part: structure, inputs, violation, digits, method, text
     counterexample: dict[str, Any] | None = None
+    #: rows this part adds to its claim's grid table (a claim about a family: one per grid point)
+    grid: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -200,8 +202,9 @@ class ClaimResult:
 
     @property
     def control_unable_to_fail(self) -> bool:
-        """True when the mutant was not refuted: the check cannot be trusted to fail."""
-        return self.control_verdict is not None and self.control_verdict != "refuted"
+        """True when the mutant was not refuted and the claim was not refuted either: nothing shows that the check
+        can fail (a refuted claim has shown it)."""
+        return self.control_verdict is not None and self.control_verdict != "refuted" and self.verdict != "refuted"
 
     @property
     def headline(self) -> Part | None:
@@ -263,10 +266,11 @@ class Claim:
     make_cells: Callable[[dict[str, Any]], list[Cell]] | None = None
     evaluate_parts: Callable[[dict[str, Any], CellData, str], list[Part]] | None = None
     reason_not_implemented: str = ""
-    #: the grid table of a claim about a family: ``grid(params, data)`` → rows
-    grid: Callable[[dict[str, Any], CellData], list[dict[str, Any]]] | None = None
     #: how a user claim was declared (its study-file table), for results.json
     definition: dict[str, Any] = field(default_factory=dict)
+    #: in place of ``evaluate_parts``: both roles at once, ``(main parts, control parts)``, for a claim whose control
+    #: depends on its own measurement (the public forms' automatic control moves away from it)
+    evaluate_both: Callable[[dict[str, Any], CellData], tuple[list[Part], list[Part]]] | None = None
 
     def __post_init__(self) -> None:
         for key, param in self.params.items():
@@ -301,15 +305,17 @@ class Claim:
 
     def evaluate(self, params: dict[str, Any], data: CellData) -> ClaimResult:
         """Parts of the claim (role ``main``) and of its negative control (role ``control``)."""
-        assert self.evaluate_parts is not None
-        parts = self.evaluate_parts(params, data, "main")
-        control = self.evaluate_parts(params, data, "control")
+        if self.evaluate_both is not None:
+            parts, control = self.evaluate_both(params, data)
+        else:
+            assert self.evaluate_parts is not None
+            parts = self.evaluate_parts(params, data, "main")
+            control = self.evaluate_parts(params, data, "control")
         n = sum(len(data[name]) for name in data.names() if name.startswith("main") and "network" in data[name])
         evidence = sorted(data.names())
         verdict = combine([p.decision.verdict for p in parts if p.counts]).verdict
         result = ClaimResult(self.id, verdict, parts, control, n, evidence)
-        if self.grid is not None:
-            result.grid = self.grid(params, data)
+        result.grid = [row for p in parts if p.counts for row in (p.grid or [])]
         return result
 
 

@@ -14,9 +14,9 @@ from theorycheck.claims._base import SG, CellData, Claim, Part
 from theorycheck.claims._common import fixed_verdict_part
 from theorycheck.claims._params import Param, positive_int, sweep
 from theorycheck.claims._sg import DIMS, RES, cnn, fc, networks
+from theorycheck.claims.forms._claim import UserClaim
 from theorycheck.claims.forms._composite import composite_claim
 from theorycheck.claims.forms._define import build
-from theorycheck.claims.forms._forms import UserClaim
 from theorycheck.theory import predict
 
 __all__ = ["CLAIMS"]

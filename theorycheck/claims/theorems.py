@@ -12,10 +12,10 @@ from typing import Any
 
 from theorycheck.claims._base import Cell, CellData, Claim, Part
 from theorycheck.claims._common import fixed_verdict_part
+from theorycheck.claims.forms._claim import UserClaim
 from theorycheck.claims.forms._composite import combine
 from theorycheck.claims.forms._define import build
 from theorycheck.claims.forms._family import Family
-from theorycheck.claims.forms._forms import UserClaim
 from theorycheck.errors import TheorycheckError, suggest
 
 __all__ = ["FAMILY_THEOREMS", "on_family"]

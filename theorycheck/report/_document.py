@@ -233,7 +233,12 @@ def _claim_section(result: dict[str, Any], write: Any) -> str:
         " — the check is *unable to fail* and cannot be trusted."
         if result.get("control_unable_to_fail")
         else ", as it must: the check can fail."
+        if control == "refuted"
+        else "; the claim itself was refuted, which shows that the check can fail."
     )
+    what_ran = sorted({p.get("description") or "" for p in result.get("control_parts") or []} - {""})
+    if len(what_ran) == 1 and what_ran[0].startswith("control: "):  # a form's automatic or family control
+        control_line += f" {text(what_ran[0].removeprefix('control: ').capitalize())}."
     counter = ""
     if result["verdict"] == "refuted":
         refuted = [p for p in result["parts"] if p["decision"]["verdict"] == "refuted"]

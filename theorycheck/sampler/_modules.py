@@ -125,6 +125,8 @@ class _Settings:
     train: bool
     q: float | None
     reducers: Mapping[str, Reducer] | None
+    #: every logit multiplied by this (a negative control: the gradients scale by it exactly)
+    output_scale: float = 1.0
 
 
 def _chunk_rows(
@@ -147,6 +149,8 @@ def _chunk_rows(
         modules.append(m.to(dev, dtype).train(settings.train))
     x = _inputs(seed, shape, lo, hi).to(dev, dtype).requires_grad_(True)
     logits = _batched_logits(modules, x)
+    if settings.output_scale != 1.0:
+        logits = logits * settings.output_scale
     classes = None
     if any(kind == "loss" for _, kind, _ in names):
         if loss_class == "argmax":
@@ -191,11 +195,13 @@ def sample_module(
     q: float | None = None,
     reducers: Mapping[str, Reducer] | None = None,
     progress: Callable[[int], None] | None = None,
+    output_scale: float = 1.0,
 ) -> Any:
     """Sample ``networks`` networks ``make(**variables)`` (indices ``start…``) and measure their input gradients.
 
     Returns a :class:`~theorycheck.sampler.SampleResult` with the DSL sampler's rows. ``train=True`` runs the
     modules in training mode (a BatchNorm then normalises each network's single input by its own statistics).
+    ``output_scale`` multiplies every logit (the automatic negative control of a claim changes the networks so).
     """
     from theorycheck.sampler._plan import target_names
     from theorycheck.sampler._sample import SampleResult
@@ -226,7 +232,7 @@ def sample_module(
     backoffs: list[int] = []
     window_backoffs: list[int] = []
     window = MODULE_WINDOW
-    settings = _Settings(variables, init, train, q, reducers)
+    settings = _Settings(variables, init, train, q, reducers, output_scale)
     with precision_mode(precision):
         lo, stop = start, start + networks
         while lo < stop:

@@ -110,6 +110,7 @@ def execute_cell(
             precision=precision,
             q=params.get("q"),
             reducers=_reducers(params.get("reducers", [])),
+            output_scale=float(params.get("output_scale", 1.0)),
         )
         return pd.DataFrame(res.rows), res.provenance, {}
     if cell.kind == "paths":

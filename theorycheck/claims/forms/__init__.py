@@ -2,6 +2,7 @@
 user statistics and registration. Re-exported by :mod:`theorycheck.claims`."""
 
 from theorycheck.claims.forms._assumptions import ASSUMPTIONS as ASSUMPTIONS
+from theorycheck.claims.forms._claim import UserClaim as UserClaim
 from theorycheck.claims.forms._define import FIELDS as FIELDS
 from theorycheck.claims.forms._define import from_table as from_table
 from theorycheck.claims.forms._define import ratio as ratio
@@ -10,7 +11,6 @@ from theorycheck.claims.forms._define import value as value
 from theorycheck.claims.forms._expr import Expression as Expression
 from theorycheck.claims.forms._family import Family as Family
 from theorycheck.claims.forms._family import Point as Point
-from theorycheck.claims.forms._forms import UserClaim as UserClaim
 from theorycheck.claims.forms._property import property_claim as property_claim
 from theorycheck.claims.forms._registry import ENTRY_POINT_GROUP as ENTRY_POINT_GROUP
 from theorycheck.claims.forms._registry import load_entry_points as load_entry_points

@@ -13,19 +13,28 @@ from typing import Any
 
 from theorycheck.claims._base import Cell, CellData, Claim, Part
 from theorycheck.claims._params import Param, network_count
-from theorycheck.claims.forms._forms import UserClaim
+from theorycheck.claims.forms._cells import claim_cells
+from theorycheck.claims.forms._claim import UserClaim
+from theorycheck.claims.forms._judging import judge
 
 __all__ = ["combine", "composite_claim"]
+
+
+#: what makes two cells of one name the same networks (the rest, targets and statistics, is merged)
+_IDENTITY = ("arch", "module", "variables", "input", "init", "output_scale")
 
 
 def _merged_cells(members: list[UserClaim], networks: int) -> list[Cell]:
     cells: dict[str, Cell] = {}
     for member in members:
-        for cell in member.cells(networks):
+        for cell in claim_cells(member, networks):
             known = cells.get(cell.name)
             if known is None:
                 cells[cell.name] = cell
                 continue
+            differ = [k for k in _IDENTITY if known.params.get(k) != cell.params.get(k)]
+            if differ or known.networks != cell.networks:
+                raise ValueError(f"members of one claim give cell {cell.name} different networks ({differ})")
             params: dict[str, Any] = dict(known.params)
             params["targets"] = sorted(set(known.params["targets"]) | set(cell.params["targets"]))
             for key in ("loss_class", "q"):
@@ -36,7 +45,7 @@ def _merged_cells(members: list[UserClaim], networks: int) -> list[Cell]:
             }
             if refs:
                 params["reducers"] = sorted(list(r) for r in refs)
-            cells[cell.name] = replace(cell, params=params, networks=networks)
+            cells[cell.name] = replace(cell, params=params)
     return list(cells.values())
 
 
@@ -64,12 +73,20 @@ def composite_claim(
             cache[key] = members(p)
         return cache[key]
 
-    def evaluate(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
-        parts = [part for m in built(p) for part in m.evaluate(data, role)]
-        return parts + (extra_parts(p, data, role) if extra_parts is not None else [])
-
-    def grid(p: dict[str, Any], data: CellData) -> list[dict[str, Any]]:
-        return built(p)[0].grid(data)
+    def evaluate(p: dict[str, Any], data: CellData) -> tuple[list[Part], list[Part]]:
+        main: list[Part] = []
+        control: list[Part] = []
+        for i, member in enumerate(built(p)):
+            member_main, member_control = judge(member, data)
+            if i > 0:  # the grid table is the first member's (every member is on the same family)
+                for part in member_main:
+                    part.grid = None
+            main += member_main
+            control += member_control
+        if extra_parts is not None:
+            main += extra_parts(p, data, "main")
+            control += extra_parts(p, data, "control")
+        return main, control
 
     return Claim(
         claim_id,
@@ -80,8 +97,7 @@ def composite_claim(
         True,
         params,
         lambda p: _merged_cells(built(p), p["networks"]),
-        evaluate,
-        grid=grid,
+        evaluate_both=evaluate,
         definition=definition or {},
     )
 

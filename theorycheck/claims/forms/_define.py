@@ -27,9 +27,9 @@ from typing import Any
 
 from theorycheck.claims._base import Claim
 from theorycheck.claims._params import MAX_NETWORKS
+from theorycheck.claims.forms._claim import FORMS, THEORY_LEVELS, UserClaim, margins_for
 from theorycheck.claims.forms._expr import Expression, ExpressionError
 from theorycheck.claims.forms._family import DERIVED, Family
-from theorycheck.claims.forms._forms import FORMS, THEORY_LEVELS, UserClaim, margins_for
 from theorycheck.claims.forms._statistics import TARGETS, get_statistic
 from theorycheck.errors import TheorycheckError, suggest
 

@@ -15,10 +15,11 @@ import numpy as np
 
 from theorycheck.claims._base import Part
 from theorycheck.claims._common import mean_convergence, slope_convergence, supported_decision
+from theorycheck.claims.forms._controls import shifted
 from theorycheck.claims.forms._family import Point
 from theorycheck.stats import Decision, Margins, decide, fit_power_law, fit_ratio_power_law, robust_mean_ci
 
-__all__ = ["Sample", "not_covered", "ratio_parts", "scaling_part", "shifted", "value_parts"]
+__all__ = ["Sample", "not_covered", "ratio_parts", "scaling_part", "value_parts"]
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,6 @@ class Sample:
     skewness: float | None = None
     #: where the prediction comes from, or why there is none at this point
     why: str = ""
-
-
-def shifted(predicted: float, margins: Margins, measured: float) -> float:
-    """The automatic control's prediction: moved by twice the band, away from the measurement (so that a check
-    precise enough to tell the band apart must refute it)."""
-    up = measured <= predicted
-    if margins.kind == "absolute":
-        return predicted + (2 * margins.band if up else -2 * margins.band)
-    return predicted * (1 + 2 * margins.band) if up else predicted / (1 + 2 * margins.band)
 
 
 def _slope_not_covered(fit: Any, margins: Margins, why: str) -> Decision:

@@ -54,6 +54,8 @@ class Statistic:
     transform: str = "identity"
     #: a user reducer (``"module:qualname"`` so that worker processes can import it)
     ref: str | None = None
+    #: degree of homogeneity in the gradient (‖g‖₂²: 2, ‖g‖₁: 1), for the automatic network control; None: unknown
+    degree: int | None = None
 
     def values(self, df: pd.DataFrame, gradients: list[str], point: Point) -> np.ndarray:
         """One value per network, averaged over ``gradients`` (the logits' for target ``logits``)."""
@@ -72,28 +74,35 @@ class Statistic:
 BUILTIN: dict[str, Statistic] = {
     s.name: s
     for s in [
-        Statistic("coord_var", "E[(∂f/∂x_i)²] averaged over the inputs i: ‖g‖₂²/d", "coord_var", "mean"),
-        Statistic("grad_sq_norm", "‖g‖₂², the squared norm of the input gradient", "sq_norm", "sum"),
-        Statistic("coord_abs", "mean_i |∂f/∂x_i| = ‖g‖₁/d", "l1", None, "per_coordinate"),
-        Statistic("grad_l1", "‖g‖₁", "l1"),
-        Statistic("grad_l2", "‖g‖₂", "sq_norm", None, "sqrt"),
-        Statistic("grad_linf", "‖g‖_∞", "linf"),
-        Statistic("grad_lq", "‖g‖_q (set q)", "lq"),
+        Statistic("coord_var", "E[(∂f/∂x_i)²] averaged over the inputs i: ‖g‖₂²/d", "coord_var", "mean", degree=2),
+        Statistic("grad_sq_norm", "‖g‖₂², the squared norm of the input gradient", "sq_norm", "sum", degree=2),
+        Statistic("coord_abs", "mean_i |∂f/∂x_i| = ‖g‖₁/d", "l1", None, "per_coordinate", degree=1),
+        Statistic("grad_l1", "‖g‖₁", "l1", degree=1),
+        Statistic("grad_l2", "‖g‖₂", "sq_norm", None, "sqrt", degree=1),
+        Statistic("grad_linf", "‖g‖_∞", "linf", degree=1),
+        Statistic("grad_lq", "‖g‖_q (set q)", "lq", degree=1),
     ]
 }
 _USER: dict[str, Statistic] = {}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 
-def statistic(name: str, *, description: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def statistic(
+    name: str, *, description: str = "", degree: int | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a user statistic (a decorator)::
 
-        @theorycheck.claims.statistic("grad_l4", description="‖g‖₄ per network")
+        @theorycheck.claims.statistic("grad_l4", description="‖g‖₄ per network", degree=1)
         def grad_l4(grad, logits, x):  # (B, *input_shape), (B, K), (B, *input_shape), float64
             return grad.flatten(1).abs().pow(4).sum(1).pow(0.25)  # (B,)
 
+    ``degree``: the statistic's degree of homogeneity in the gradient, ``s(c·g) = c^degree s(g)`` for c > 0 (a norm:
+    1, a squared norm: 2). With it, a claim without a control family gets the control that changes the networks
+    (:mod:`theorycheck.claims.forms._controls`); without it, the control that moves the prediction.
     The function must be importable by its module and name (workers of a Dask run import it).
     """
+    if degree is not None and (isinstance(degree, bool) or not isinstance(degree, int) or degree < 1):
+        raise TheorycheckError(f"statistic {name!r}: degree must be a positive integer, got {degree!r}")
     if not isinstance(name, str) or not name.isidentifier():
         raise TheorycheckError(f"statistic name must be an identifier, got {name!r}")
     if name in BUILTIN:
@@ -106,7 +115,9 @@ def statistic(name: str, *, description: str = "") -> Callable[[Callable[..., An
         known = _USER.get(name)
         if known is not None and known.ref != ref:
             raise TheorycheckError(f"statistic {name!r} is registered twice: by {known.ref} and by {ref}")
-        _USER[name] = Statistic(name, description or (fn.__doc__ or name).strip().splitlines()[0], name, ref=ref)
+        _USER[name] = Statistic(
+            name, description or (fn.__doc__ or name).strip().splitlines()[0], name, ref=ref, degree=degree
+        )
         _FUNCTIONS[ref] = fn
         return fn
 

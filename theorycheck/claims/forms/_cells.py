@@ -1,0 +1,119 @@
+"""The cells a user claim needs: one sampler cell per grid point and arm, and its negative control's.
+
+Cell names (their streams' identity, hence their seeds, and the store's keys):
+
+=================================== ======================================================================
+``main/<point>``                    the family (scaling, value)
+``main/treated/<point>``,           a ratio claim's two arms
+``main/baseline/<point>``
+``control/<point>``,                the claim's own control family (``control/treated/``,
+``control/baseline/<point>``        ``control/baseline/`` for a ratio claim)
+``control/up/<tag>/<point>``,       the automatic control: the family with its logit layer changed both ways,
+``control/down/<tag>/<point>``      half the networks each (``control/treated/up/…`` for a ratio claim); the
+                                    tag (``slope-b0.15-h1``) names what fixes the change: a slope or a value
+                                    moved, the band, the statistic's degree
+=================================== ======================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from theorycheck.claims._base import Cell
+from theorycheck.claims.forms._claim import UserClaim
+from theorycheck.claims.forms._controls import NetworkControl, logit_layer_scaled, network_factors
+from theorycheck.claims.forms._family import Family, Point
+
+__all__ = ["cell_params", "claim_cells", "control_prefix", "kind_of", "network_control"]
+
+
+def kind_of(point: Point) -> str:
+    """The cell kind of a grid point: the DSL sampler, or the module-family sampler."""
+    return "sample" if point.module is None else "module"
+
+
+def cell_params(claim: UserClaim, point: Point) -> dict[str, Any]:
+    """What the sampler needs for one grid point (JSON: part of the cell's identity)."""
+    params: dict[str, Any] = {"arch": point.arch, "input": point.input, "targets": [claim.target]}
+    if point.module is not None:  # a module family: the factory, its variables and the init
+        params = {
+            "module": point.module,
+            "variables": dict(point.variables),
+            "input": point.input,
+            "targets": [claim.target],
+            "init": claim.init,
+        }
+    if claim.target == "loss":
+        params["loss_class"] = claim.loss_class
+    if claim.q is not None:
+        params["q"] = claim.q
+    if claim.statistic.ref is not None:
+        params["reducers"] = [[claim.statistic.name, claim.statistic.ref]]
+    return params
+
+
+def network_control(claim: UserClaim) -> tuple[NetworkControl | None, str]:
+    """The changed networks of the automatic control, or None and why the effect of a change is not known."""
+    if claim.control is not None:
+        return None, "the claim has its own control family"
+    if claim.target == "loss":
+        return None, "the loss gradient is not homogeneous in the logits' scale (its softmax)"
+    degree = claim.statistic.degree
+    if degree is None:
+        return None, f"statistic {claim.statistic.name} declares no degree of homogeneity"
+    points = claim.family.points()
+    moves = "slope" if claim.fits_slope else "value"
+    factors = network_factors(moves, claim.margins, degree, [claim.against(p.scope) for p in points])
+    archs: dict[str, list[str | None]] = {"up": [], "down": []}
+    for point, factor in zip(points, factors, strict=True):
+        for direction, c in (("up", factor), ("down", 1 / factor)):
+            if point.module is not None:
+                archs[direction].append(None)  # a module family: its logits are scaled by √c instead
+                continue
+            arch, why = logit_layer_scaled(point.arch, c)
+            if arch is None:
+                return None, f"{why} ({point.label})"
+            archs[direction].append(arch)
+    return NetworkControl(factors, tuple(archs["up"]), tuple(archs["down"])), ""
+
+
+def _arm(claim: UserClaim, prefix: str, family: Family, networks: int) -> list[Cell]:
+    return [Cell(claim.id, prefix + p.label, kind_of(p), cell_params(claim, p), networks) for p in family.points()]
+
+
+def claim_cells(claim: UserClaim, networks: int) -> list[Cell]:
+    """Every cell of the claim and of its negative control (see the module's table)."""
+    ratio = claim.form == "ratio"
+    treated = "treated/" if ratio else ""
+    out = _arm(claim, f"main/{treated}", claim.family, networks)
+    if ratio:
+        assert claim.baseline is not None
+        out += _arm(claim, "main/baseline/", claim.baseline, networks)
+    if claim.control is not None:
+        out += _arm(claim, f"control/{treated}", claim.control, networks)
+        if ratio:
+            assert claim.baseline is not None
+            out += _arm(claim, "control/baseline/", claim.baseline, networks)
+        return out
+    changed, _ = network_control(claim)
+    if changed is None:
+        return out  # the automatic control re-judges the claim's own data
+    half = max(2, networks // 2)
+    for direction, archs in (("up", changed.archs_up), ("down", changed.archs_down)):
+        for point, factor, arch in zip(claim.family.points(), changed.factors, archs, strict=True):
+            params = cell_params(claim, point)
+            if arch is not None:
+                params["arch"] = arch
+            else:
+                params["output_scale"] = math.sqrt(factor if direction == "up" else 1 / factor)
+            name = f"{control_prefix(claim, direction)}{point.label}"
+            out.append(Cell(claim.id, name, kind_of(point), params, half))
+    return out
+
+
+def control_prefix(claim: UserClaim, direction: str) -> str:
+    """The cells of the changed networks moved ``direction``: ``control/up/slope-b0.15-h1/``."""
+    moves = "slope" if claim.fits_slope else "value"
+    tag = f"{moves}-b{claim.margins.band:g}-h{claim.statistic.degree}"
+    return f"control/{'treated/' if claim.form == 'ratio' else ''}{direction}/{tag}/"
