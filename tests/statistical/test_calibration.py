@@ -72,3 +72,36 @@ def test_alpha_spending_keeps_false_verified_below_alpha_over_all_looks() -> Non
     print(f"false verified: naive {naive:.4f}, Bonferroni spending {spent:.4f} (n = {n})")
     assert naive - 1.96 * se > 0.05
     assert spent + 1.96 * se < 0.05
+
+
+def _claim_setting(quick_name: str):  # type: ignore[no-untyped-def]
+    from theorycheck.calibration import CLAIM_SETTINGS
+
+    return next(s for s in CLAIM_SETTINGS if s.name.startswith(quick_name))
+
+
+@pytest.mark.statistical
+def test_a_value_claims_printed_interval_covers_the_truth() -> None:
+    """Through the claim path: the interval a value claim's verdict prints, judged by the public forms."""
+    from theorycheck.calibration import claim_coverage
+
+    setting = _claim_setting("value claim E[coord_var] = 2/d, [dense(32) relu]*3 dense(1), n=200")
+    (row,) = claim_coverage(setting, replicates=REPLICATES)
+    print(f"{row.setting}: {row.coverage:.3f} of {row.passed}")
+    assert row.passed == REPLICATES and row.coverage >= FLOOR
+
+
+@pytest.mark.statistical
+def test_a_value_claim_with_a_planted_narrow_interval_fails_the_same_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    from theorycheck.calibration import claim_coverage
+    from theorycheck.claims.forms import _judge
+    from theorycheck.stats import Estimate, mean_ci
+
+    def narrow(values: np.ndarray, **_: object) -> Estimate:  # z = 1.0 instead of t(0.975)
+        est = mean_ci(values)
+        return Estimate(est.mean, (est.mean - est.se, est.mean + est.se), est.se, est.n)
+
+    monkeypatch.setattr(_judge, "robust_mean_ci", narrow)
+    setting = _claim_setting("value claim E[coord_var] = 2/d, [dense(32) relu]*3 dense(1), n=200")
+    (row,) = claim_coverage(setting, replicates=REPLICATES)
+    assert row.coverage < FLOOR

@@ -33,6 +33,21 @@ __all__ = [
     "strict_problems",
 ]
 
+#: how a part is decided, and what backs its verdict
+METHODS: dict[str, str] = {
+    "exact": "a fact decided exactly (from the graph, or evaluated in float64 within a stated round-off bound)",
+    "search": "a counterexample search (random, hypothesis target(), gradient ascent) with a budget",
+    "attack": "bounds against the smallest class-changing perturbation a minimal-norm attack finds, per input",
+    "mean": "a Student-t interval of a mean over networks",
+    "slope": "a GLM (Gamma, log link) slope with HC1 errors",
+    "ratio": "a delta-method interval of the log ratio of two independent means",
+    "ratio-slope": "a GLM slope of a ratio of two independent arms",
+    "paired-ratio": "a delta-method interval of the log ratio of two paired means",
+    "less-than": "a one-sided comparison of two means (delta-method log ratio)",
+    "batch-means": "a normal interval over independent batches",
+    "extrapolation": "a weighted least-squares extrapolation in the width",
+}
+
 Paper = str
 SG = "Simon-Gabriel et al. (2019), Adversarial vulnerability of neural networks increases with input dimension"
 PK = "Peck et al. (2017), Lower bounds on the robustness to adversarial perturbations, appendix"
@@ -139,6 +154,8 @@ class Part:
     counterexample: dict[str, Any] | None = None
     #: rows this part adds to its claim's grid table (a claim about a family: one per grid point)
     grid: list[dict[str, Any]] | None = None
+    #: how the part was decided (:data:`METHODS`): its guarantee is that method's
+    method: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -152,6 +169,7 @@ class Part:
             "histogram": self.histogram,
             "counts": self.counts,
             "counterexample": self.counterexample,
+            "method": self.method,
         }
 
 
@@ -172,6 +190,8 @@ class ClaimResult:
     sequential: dict[str, Any] = field(default_factory=dict)
     #: for claims about a family: one row per grid point (variables, d, estimate, CI, prediction)
     grid: list[dict[str, Any]] = field(default_factory=list)
+    #: what backs the verdict, from how its parts were decided (set by the study runner)
+    guarantee: dict[str, Any] = field(default_factory=dict)
 
     @property
     def scope(self) -> Combined:
@@ -248,6 +268,7 @@ class ClaimResult:
             "levels": self.levels,
             "sequential": self.sequential,
             "grid": self.grid,
+            "guarantee": self.guarantee,
             "definition": claim.definition,
         }
 

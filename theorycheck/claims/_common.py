@@ -168,7 +168,7 @@ def scaling_part(
         table.append({"level": level, "mean": est.mean, "ci": list(est.ci), "n": est.n, "cell": cell})
     fit = fit_power_law(np.concatenate(xs), np.concatenate(ys))
     decision = supported_decision(decide(fit.slope, fit.slope_se, predicted, margins), ys)
-    return Part(name, description, decision, table, fit.to_dict(), slope_convergence(xs, ys))
+    return Part(name, description, decision, table, fit.to_dict(), slope_convergence(xs, ys), method="slope")
 
 
 def ratio_scaling_part(
@@ -198,7 +198,7 @@ def ratio_scaling_part(
             }
         )
     decision = supported_decision(decide(fit.slope, fit.slope_se, predicted, margins), [*treated, *reference])
-    return Part(name, description, decision, table, fit.to_dict())
+    return Part(name, description, decision, table, fit.to_dict(), method="ratio-slope")
 
 
 def mean_part(
@@ -216,7 +216,7 @@ def mean_part(
     est = robust_mean_ci(values)
     se = (est.ci[1] - est.ci[0]) / (2 * 1.959963984540054)
     decision = supported_decision(decide(est.mean, se, predicted, margins), [values], skewness=[skewness])
-    return Part(name, description, decision, table or [], None, mean_convergence(values))
+    return Part(name, description, decision, table or [], None, mean_convergence(values), method="mean")
 
 
 def paired_ratio_part(
@@ -231,7 +231,8 @@ def paired_ratio_part(
     var_log = (cov[0, 0] / u.mean() ** 2 + cov[1, 1] / v.mean() ** 2 - 2 * cov[0, 1] / (u.mean() * v.mean())) / n
     se = ratio * math.sqrt(max(var_log, 0.0))
     table = [{"E[u]": float(u.mean()), "E[v]": float(v.mean()), "n": n}]
-    return Part(name, description, supported_decision(decide(float(ratio), se, predicted, margins), [u, v]), table)
+    decision = supported_decision(decide(float(ratio), se, predicted, margins), [u, v])
+    return Part(name, description, decision, table, method="paired-ratio")
 
 
 def less_than_part(name: str, description: str, log_ratio: float, se: float, *, alpha: float = 0.05) -> Part:
@@ -248,7 +249,8 @@ def less_than_part(name: str, description: str, log_ratio: float, se: float, *, 
     level = 100 * (1 - alpha * alpha_share())
     text = f"{why}; ratio {math.exp(log_ratio):.4g}, {level:.4g}% CI [{math.exp(lo):.4g}, {math.exp(hi):.4g}]"
     decision = Decision(verdict, log_ratio, se, (lo, hi), 0.0, log_ratio, (lo, hi), None, None, text)
-    return Part(name, description, decision, [{"ratio": math.exp(log_ratio), "ci": [math.exp(lo), math.exp(hi)]}])
+    row = {"ratio": math.exp(log_ratio), "ci": [math.exp(lo), math.exp(hi)]}
+    return Part(name, description, decision, [row], method="less-than")
 
 
 def exact_part(
@@ -274,12 +276,18 @@ def exact_part(
         None,
         text,
     )
-    return Part(name, description, decision, table or [])
+    return Part(name, description, decision, table or [], method="exact")
 
 
 def fixed_verdict_part(
-    name: str, description: str, verdict: str, text: str, table: list[dict[str, Any]] | None = None
+    name: str,
+    description: str,
+    verdict: str,
+    text: str,
+    table: list[dict[str, Any]] | None = None,
+    *,
+    method: str = "exact",
 ) -> Part:
-    """A part whose verdict follows from a computed fact (e.g. (S) holds or not)."""
+    """A part whose verdict follows from a computed fact (e.g. (S) holds or not), a search or an attack."""
     decision = Decision(verdict, None, None, None, None, None, None, None, None, text)
-    return Part(name, description, decision, table or [])
+    return Part(name, description, decision, table or [], method=method)

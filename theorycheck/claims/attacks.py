@@ -18,9 +18,11 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from theorycheck.claims._base import SG, Cell, CellData, Claim, Part
 from theorycheck.claims._common import EXPONENT, mean_part
+from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import Param, arch_specs, network_count, positive_float, split_spec
 
 __all__ = ["CLAIMS", "scan_rows"]
@@ -193,3 +195,22 @@ CLAIMS: list[Claim] = [
         _parts("prop2"),
     ),
 ]
+
+
+@cell_kind("epsilon")
+def epsilon_rows(cell: Cell, context: CellContext) -> CellOutput:
+    """First-order ε scans per network (Lemma 1, Proposition 2)."""
+    params = cell.params
+    from theorycheck.claims.attacks import scan_rows
+
+    rows = scan_rows(
+        params["arch"],
+        params["input"],
+        networks=cell.networks,
+        seed=context.seed,
+        start=cell.start,
+        eps_max=float(params["eps_max"]),
+        mutant=bool(params["mutant"]),
+    )
+    frame = pd.DataFrame({"network": np.arange(cell.start, cell.start + cell.networks), **rows})
+    return frame, {"seed": context.seed, "precision": "fp64"}, {}

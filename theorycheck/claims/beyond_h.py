@@ -105,6 +105,7 @@ def _parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
         f"on {len(widths) - 2} dof",
         supported_decision(decide(k_inf, k_se, kern.grad_sq_norm, KERNEL_MARGINS), samples),
         table,
+        method="extrapolation",
     )
     limit.fit = {
         "method": "WLS of per-width means on (1, 1/width)",
@@ -156,11 +157,18 @@ def _parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
                         "verified" if b > 0 and b - 1.96 * b_se > 0 else "inconclusive",
                         f"b = {b:.3g} ± {1.96 * b_se:.2g} (95%), c = {c:.3g}; finite-width corrections are expected "
                         "to be O(1/width), b = 1",
+                        method="extrapolation",
                     )
                 )
             except (RuntimeError, ValueError) as exc:  # pragma: no cover - reported, not hidden
                 parts.append(
-                    fixed_verdict_part("rate of convergence to the kernel", "fit failed", "inconclusive", str(exc))
+                    fixed_verdict_part(
+                        "rate of convergence to the kernel",
+                        "fit failed",
+                        "inconclusive",
+                        str(exc),
+                        method="extrapolation",
+                    )
                 )
     return parts
 

@@ -14,9 +14,11 @@ import json
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from theorycheck.claims._base import PK, SG, Cell, CellData, Claim, Part
 from theorycheck.claims._common import fixed_verdict_part
+from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import Param, int_range
 from theorycheck.properties import PROPERTIES, TOLERANCE, PropertyClaim
 
@@ -156,7 +158,7 @@ def property_parts(pc: PropertyClaim) -> Any:
                     f"(largest relative violation per search: {searched})"
                 )
                 verdict = "verified"
-            part = fixed_verdict_part(prop.id, prop.description, verdict, text, table)
+            part = fixed_verdict_part(prop.id, prop.description, verdict, text, table, method="search")
             part.counterexample = counterexample
             parts.append(part)
         return parts
@@ -264,3 +266,30 @@ CLAIMS: list[Claim] = [
         "epsilon_p = epsilon_oo d^(1\\/p), quad epsilon_p = epsilon norm(x)_2 d^(1\\/p - 1\\/2)",
     ),
 ]
+
+
+@cell_kind("property")
+def property_rows(cell: Cell, context: CellContext) -> CellOutput:
+    """The three counterexample searches of the cell's property."""
+    params = cell.params
+    import json as _json
+
+    from theorycheck.properties import Property, search
+
+    prop = cell.payload
+    if not isinstance(prop, Property):
+        raise TypeError(f"property cell {cell.id} carries no property (payload {prop!r})")
+    results = search(prop, budget=int(params["budget"]), seed=context.seed % 2**32)
+    table = [
+        {
+            "method": r.method,
+            "evaluations": r.evaluations,
+            "max_violation": r.max_violation,
+            "found": r.found,
+            "counterexample": _json.dumps(r.counterexample),
+            "nan_evaluations": r.nan_evaluations,
+            "error": _json.dumps(r.error),
+        }
+        for r in results
+    ]
+    return pd.DataFrame(table), {"seed": context.seed, "precision": "fp64"}, {}

@@ -18,11 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from theorycheck.attacks._robustness import rule_columns
 from theorycheck.claims import properties as _props
 from theorycheck.claims._base import PK, Cell, CellData, Claim, Part
 from theorycheck.claims._common import fixed_verdict_part
+from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import Param, arch_specs, int_range, network_count, split_spec
 from theorycheck.properties import PROPERTIES
 
@@ -76,7 +78,9 @@ def _bound_part(spec: str, df: Any, role: str, what: str) -> Part:
     )
     name = f"{'chained' if what == 'chain' else 'Taylor (A.2)'} bound ≤ smallest perturbation, {spec}{mutant}"
     if n_ok == 0:
-        return fixed_verdict_part(name, "no attack succeeded", "inconclusive", f"0 of {n} attacks changed the label")
+        return fixed_verdict_part(
+            name, "no attack succeeded", "inconclusive", f"0 of {n} attacks changed the label", method="attack"
+        )
     worst = int(np.argmax(r))
     above = int((r > 1 + RATIO_SLACK).sum())
     rules_text, table = _rule_summary(df)
@@ -98,7 +102,9 @@ def _bound_part(spec: str, df: Any, role: str, what: str) -> Part:
     else:
         text = f"the bound stayed below every verified perturbation; {stats}. Along the attacks: {rules_text}"
         verdict = "verified"
-    part = fixed_verdict_part(name, "per input: lower bound / smallest verified ℓ2 perturbation", verdict, text, table)
+    part = fixed_verdict_part(
+        name, "per input: lower bound / smallest verified ℓ2 perturbation", verdict, text, table, method="attack"
+    )
     part.histogram = {"values": [float(v) for v in r], "threshold": 1.0, "xlabel": "bound / perturbation found"}
     return part
 
@@ -164,3 +170,21 @@ CLAIMS: list[Claim] = [
         _parts("pk.chain", "chain"),
     ),
 ]
+
+
+@cell_kind("bound")
+def bound_rows(cell: Cell, context: CellContext) -> CellOutput:
+    """Peck et al.'s bounds against a minimal-norm attack, per network."""
+    params = cell.params
+    from theorycheck.attacks._robustness import bound_attack_rows
+
+    rows = bound_attack_rows(
+        params["arch"],
+        params["input"],
+        networks=cell.networks,
+        seed=context.seed,
+        start=cell.start,
+        bound=params["bound"],
+        mutant=bool(params["mutant"]),
+    )
+    return pd.DataFrame(rows), {"seed": context.seed, "precision": "fp64", "device": "cpu"}, {}

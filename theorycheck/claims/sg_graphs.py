@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from theorycheck.claims._base import Cell, CellData, Claim, Part
 from theorycheck.claims._common import (
@@ -14,6 +15,7 @@ from theorycheck.claims._common import (
     fixed_verdict_part,
     sample_cell,
 )
+from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import (
     Param,
     arch_specs,
@@ -23,6 +25,7 @@ from theorycheck.claims._params import (
     split_spec,
 )
 from theorycheck.claims._sg import ID_EXACT, sg_claim
+from theorycheck.graph import parse_input_shape
 from theorycheck.stats import decide
 from theorycheck.theory import predict
 
@@ -183,6 +186,7 @@ def _map_part(p: dict[str, Any], data: CellData, role: str) -> Part:
         f"{len(ratios)} independent batches, against {which}",
         decision,
         [{"batch ratio": float(x)} for x in ratios],
+        method="batch-means",
     )
     part.maps = {
         "shape": list(predicted.shape[1:]),
@@ -280,3 +284,44 @@ CLAIMS: list[Claim] = [
         _symmetry_parts,
     ),
 ]
+
+
+def _graph_row(arch: str, shape: str) -> dict[str, Any]:
+    from theorycheck.theory import lemma7_sum, predict
+
+    p = predict(arch, shape)
+    lemma8 = p.lemma8_map
+    spread = float((lemma8.max() - lemma8.min()) / lemma8.mean()) if lemma8.mean() > 0 else float("nan")
+    cv = p.coord_var_map
+    cv_spread = float((cv.max() - cv.min()) / cv.mean()) if cv is not None and cv.mean() > 0 else None
+    interior_uniform = False
+    if lemma8.ndim == 3 and lemma8.shape[1] > 8 and lemma8.shape[2] > 8:
+        inner = lemma8[:, 4:-4, 4:-4]
+        interior_uniform = bool(np.allclose(inner, inner.flat[0], rtol=1e-12, atol=0))
+    return {
+        "d": p.d,
+        "lemma7_sum": p.lemma7_sum,
+        "orphan_mass": p.orphan_mass,
+        "lemma7_nominal": lemma7_sum(arch, shape, degrees="nominal"),
+        "symmetric": p.symmetric,
+        "lemma8_min": p.lemma8.min,
+        "lemma8_mean": p.lemma8.mean,
+        "lemma8_max": p.lemma8.max,
+        "lemma8_spread": spread,
+        "coord_var_spread": cv_spread,
+        "interior_uniform": interior_uniform,
+        "log10_paths": p.log10_paths,
+        "covered": p.covered,
+        "coord_var_mean": None if p.coord_var is None else p.coord_var.mean,
+        "lemma8_map": lemma8.ravel().tolist(),
+        "map_shape": list(lemma8.shape),
+        "coord_var_map": None if p.coord_var_map is None else p.coord_var_map.ravel().tolist(),
+    }
+
+
+@cell_kind("graph")
+def graph_rows(cell: Cell, context: CellContext) -> CellOutput:
+    """One row of exact graph facts (Lemma 7, Lemma 8, (S), the (H) map)."""
+    params = cell.params
+    parse_input_shape(params["input"])
+    return pd.DataFrame([_graph_row(params["arch"], params["input"])]), {"precision": "fp64 (exact)"}, {}

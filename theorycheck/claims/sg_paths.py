@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from theorycheck.claims._base import Cell, CellData, Claim, Part
@@ -13,6 +14,7 @@ from theorycheck.claims._common import (
     exact_part,
     mean_part,
 )
+from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import (
     Param,
     arch_specs,
@@ -179,3 +181,42 @@ CLAIMS: list[Claim] = [
         _pathsum_parts,
     ),
 ]
+
+
+@cell_kind("paths", doubling=True, per_network=True)
+def paths_rows(cell: Cell, context: CellContext) -> CellOutput:
+    """Path products of tiny nets, per network (Lemmas 9 and 10)."""
+    params = cell.params
+    from theorycheck.sampler._paths import lemma9_rows, path_products
+
+    pp = path_products(params["arch"], params["input"], networks=cell.networks, seed=context.seed, start=cell.start)
+    rows = {"network": np.arange(cell.start, cell.start + cell.networks), **lemma9_rows(pp)}
+    return pd.DataFrame(rows), {"seed": context.seed, "n_paths": int(pp.omega.shape[1]), "precision": "fp64"}, {}
+
+
+@cell_kind("pathsum")
+def pathsum_rows(cell: Cell, context: CellContext) -> CellOutput:
+    """The path sum against autograd, per network, in float64."""
+    params = cell.params
+    from theorycheck.sampler._paths import path_sum
+
+    out = []
+    for i in range(cell.start, cell.start + cell.networks):
+        r = path_sum(
+            params["arch"],
+            params["input"],
+            seed=context.seed,
+            network=i,
+            ignore_gates=bool(params.get("ignore_gates", False)),
+        )
+        out.append(
+            {
+                "network": i,
+                "max_abs_error": r.max_abs_error,
+                "tolerance": float(r.tolerance().max()),
+                "holds": r.holds,
+                "n_paths": r.n_paths,
+                "grad_max": float(np.abs(r.autograd).max()),
+            }
+        )
+    return pd.DataFrame(out), {"seed": context.seed, "precision": "fp64"}, {}

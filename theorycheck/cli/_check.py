@@ -141,6 +141,7 @@ def add_check_parser(sub: Any, *, network_count: Any, nonnegative_int: Any) -> N
 
 def _claim(args: argparse.Namespace) -> Any:
     from theorycheck.claims.forms._define import build
+    from theorycheck.claims.forms._judging import as_claim
 
     names = [n for n, _ in args.sweep]
     dup = next((n for n in names if names.count(n) > 1), None)
@@ -165,7 +166,7 @@ def _claim(args: argparse.Namespace) -> Any:
         "statement": "",
     }
     form = "scaling" if args.slope is not None else "value"
-    return build(args.id, form, "check", source="user claim (theorycheck check)", **fields).claim()
+    return as_claim(build(args.id, form, "check", source="user claim (theorycheck check)", **fields))
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

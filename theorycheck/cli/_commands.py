@@ -249,24 +249,28 @@ def _selected(name: str, wanted: list[str] | None) -> bool:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from theorycheck.calibration import SETTINGS, SPENDING, coverage, markdown_table, optional_stopping
+    from theorycheck.calibration import CLAIM_SETTINGS, SETTINGS, claim_coverage, coverage
 
     if args.output is not None:
         from theorycheck._paths import check_output_file
 
         check_output_file(args.output, "--output", example="benchmarks/CALIBRATION.md")
-    chosen = [s for s in SETTINGS if (s.quick or not args.quick) and _selected(s.name, args.setting)]
+    chosen: list[Any] = [s for s in SETTINGS if (s.quick or not args.quick) and _selected(s.name, args.setting)]
+    chosen += [s for s in CLAIM_SETTINGS if (s.quick or not args.quick) and _selected(s.name, args.setting)]
     if not chosen:
-        names = "; ".join(s.name for s in SETTINGS)
+        names = "; ".join([s.name for s in SETTINGS] + [s.name for s in CLAIM_SETTINGS])
         raise TheorycheckError(f"--setting {' / '.join(args.setting)} matches no setting; the settings are: {names}")
     update, close = _progress_bar(len(chosen), "settings")
     rows = []
     try:
         for i, setting in enumerate(chosen):
-            rows.extend(coverage(setting, replicates=args.replicates))
+            measure = claim_coverage if setting in CLAIM_SETTINGS else coverage
+            rows.extend(measure(setting, replicates=args.replicates))
             update(i + 1)
     finally:
         close()
+    from theorycheck.calibration import SPENDING, markdown_table, optional_stopping
+
     table = markdown_table(rows)
     stopping_reps = 4000 if args.quick else 20_000
     stopping = {sp: optional_stopping(spending=sp, replicates=stopping_reps)[0] for sp in SPENDING}
@@ -312,7 +316,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         return 0
     w = max([8, *(len(r.claim) + 2 for r in rows)])
     print(
-        f"pilot: {args.pilot} networks per cell; budgets for a decisive verdict with probability 95% at each claim's "
+        f"pilot: {args.pilot} networks per cell; budgets for a decisive verdict with probability {spec.power:.4g} at "
+        "each claim's "
         "margins (α split over the planned looks)"
     )
     print(f"{'claim':<{w}}{'pilot':<14}{'configured':>11}{'planned':>10}{'est. time':>11}  why")

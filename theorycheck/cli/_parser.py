@@ -355,7 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Run a pilot of N networks per cell for every claim of the study that has a network budget, then report "
             "for each the networks per cell that give a decisive verdict (verified, refuted or approximate rather "
-            "than inconclusive) with probability 95%% at its margins, from the pilot's deviation and standard error "
+            "than inconclusive) with probability [study] power (default 95%%) at its margins, from the pilot's "
+            "deviation and standard error "
             "(a normal power calculation, α split over the planned looks), and the estimated time on this device. "
             'A study may write networks = "auto" to use the plan (capped by max_networks).'
         ),

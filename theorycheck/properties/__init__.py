@@ -6,13 +6,13 @@ carries its own properties (``theorycheck.claims.property_claim``) and never cha
 
 from types import MappingProxyType
 
+from theorycheck.properties._base import TOLERANCE as TOLERANCE
+from theorycheck.properties._base import Property as Property
 from theorycheck.properties._base import PropertyClaim as PropertyClaim
 from theorycheck.properties._base import planted_false_inequality as planted_false_inequality
 from theorycheck.properties._lemmas import LEMMAS
 from theorycheck.properties._linear import LINEAR
 from theorycheck.properties._linear import exact_min_perturbation as exact_min_perturbation
-from theorycheck.properties._search import TOLERANCE as TOLERANCE
-from theorycheck.properties._search import Property as Property
 from theorycheck.properties._search import SearchResult as SearchResult
 from theorycheck.properties._search import search as search
 from theorycheck.properties._smooth import SMOOTH

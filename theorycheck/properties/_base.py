@@ -3,16 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from theorycheck.properties._search import Property, Raw
-
-__all__ = ["TINY", "PropertyClaim", "mutated", "planted_false_inequality", "prop", "relative_excess", "strided_conv"]
+__all__ = [
+    "TINY",
+    "TOLERANCE",
+    "Property",
+    "PropertyClaim",
+    "Raw",
+    "mutated",
+    "planted_false_inequality",
+    "prop",
+    "relative_excess",
+    "strided_conv",
+]
 
 TINY = 1e-300
+TOLERANCE = 1e-10
+Raw = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Property:
+    """An inequality or identity with its parameterisation.
+
+    ``violation`` returns a scalar tensor: > 0 (beyond the tolerance) means the
+    claim fails at these inputs. It must be differentiable in the raw tensors
+    for the gradient search (piecewise-differentiable is fine).
+    """
+
+    id: str
+    description: str
+    structures: list[dict[str, Any]]
+    shapes: Callable[[dict[str, Any]], dict[str, tuple[int, ...]]]
+    violation: Callable[[dict[str, Any], Raw], torch.Tensor]
+    tolerance: float = TOLERANCE
 
 
 class PropertyClaim:

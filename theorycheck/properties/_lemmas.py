@@ -13,8 +13,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from theorycheck.properties._base import TINY, PropertyClaim, mutated, prop, relative_excess, strided_conv
-from theorycheck.properties._search import Raw
+from theorycheck.properties._base import TINY, PropertyClaim, Raw, mutated, prop, relative_excess, strided_conv
 
 __all__ = ["LEMMAS"]
 

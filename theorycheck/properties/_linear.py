@@ -7,8 +7,7 @@ from typing import Any
 
 import torch
 
-from theorycheck.properties._base import TINY, PropertyClaim, mutated, prop
-from theorycheck.properties._search import Raw
+from theorycheck.properties._base import TINY, PropertyClaim, Raw, mutated, prop
 
 __all__ = ["LINEAR", "exact_min_perturbation"]
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,27 +25,10 @@ import torch
 from hypothesis import HealthCheck, Phase, given, settings, target
 from hypothesis import strategies as st
 
-__all__ = ["TOLERANCE", "Property", "SearchResult", "search"]
+from theorycheck.properties._base import Property, Raw
+from theorycheck.properties._shrink import shrink
 
-TOLERANCE = 1e-10
-Raw = dict[str, torch.Tensor]
-
-
-@dataclass(frozen=True)
-class Property:
-    """An inequality or identity with its parameterisation.
-
-    ``violation`` returns a scalar tensor: > 0 (beyond the tolerance) means the
-    claim fails at these inputs. It must be differentiable in the raw tensors
-    for the gradient search (piecewise-differentiable is fine).
-    """
-
-    id: str
-    description: str
-    structures: list[dict[str, Any]]
-    shapes: Callable[[dict[str, Any]], dict[str, tuple[int, ...]]]
-    violation: Callable[[dict[str, Any], Raw], torch.Tensor]
-    tolerance: float = TOLERANCE
+__all__ = ["SearchResult", "search"]
 
 
 @dataclass
@@ -188,8 +170,6 @@ def gradient_search(prop: Property, budget: int, rng: np.random.Generator, steps
 def search(prop: Property, *, budget: int, seed: int) -> list[SearchResult]:
     """All three searches, each with ``budget`` evaluations; every counterexample shrunk and re-evaluated as it is
     printed (:func:`theorycheck.properties._shrink.shrink`, up to ``budget`` more evaluations each)."""
-    from theorycheck.properties._shrink import shrink
-
     rng = np.random.default_rng(seed)
     results = [
         random_search(prop, budget, rng),

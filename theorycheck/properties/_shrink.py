@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from theorycheck.properties._search import Property
+from theorycheck.properties._base import Property
 
 __all__ = ["MAX_DIGITS", "round_significant", "shrink"]
 

@@ -11,9 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from theorycheck.attacks._bounds import ACTIVATION_BOUNDS, algorithm_a1, softmax_kappa
-from theorycheck.properties._base import TINY, PropertyClaim, mutated, prop, strided_conv
+from theorycheck.properties._base import TINY, PropertyClaim, Raw, mutated, prop, strided_conv
 from theorycheck.properties._linear import exact_min_perturbation
-from theorycheck.properties._search import Raw
 
 __all__ = ["SMOOTH"]
 

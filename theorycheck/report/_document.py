@@ -67,10 +67,13 @@ def _title_page(study: dict[str, Any], verdicts: list[dict[str, Any]]) -> str:
 (two one-sided tests); #text(weight: "bold")[approximate] = the CI excludes the prediction but stays in the declared band;
 #text(weight: "bold")[refuted] = outside the band, or a counterexample; #text(weight: "bold")[inconclusive] = the CI is
 too wide. Every Monte Carlo check runs next to a negative control (a mutant that breaks the claim), which must come out
-refuted. Confidence intervals are clustered by network: one value per sampled network. Interval coverage:
-{text(MEASURED_COVERAGE)}. A sample that cannot support an interval (fewer than 28 + 25γ₁² networks for the
-theory's exact skewness γ₁ of a dense/ReLU chain, else a tail index below {MIN_TAIL_INDEX:g}) gives *inconclusive*, never refuted;
-α is split over each claim's planned looks (Bonferroni α-spending).]
+refuted. Confidence intervals are clustered by network: one value per sampled network. Each claim's
+*Guarantee* says what backs its verdict: exact (graph facts, identities in float64), search-based, attack-based, or
+interval-based with the coverage the calibration measured for its setting class ({text(MEASURED_COVERAGE)}), or
+"coverage not measured for this setting". "k of n parts": the verdict rests on the parts the theory covers. A sample
+that cannot support an interval (fewer than 28 + 25γ₁² networks for the theory's exact skewness γ₁ of a dense/ReLU
+chain, else a tail index below {MIN_TAIL_INDEX:g}) gives *inconclusive*, never refuted; α is split over each claim's
+planned looks (Bonferroni α-spending).]
 #pagebreak()
 """
 
@@ -194,22 +197,6 @@ def _figures_for(claim_id: str, parts: list[dict[str, Any]], write: Any) -> list
     return [f'#figure(image("{path}", width: 100%), caption: [{text(caption)}])' for path, caption in out]
 
 
-def _guarantee(sequential: dict[str, Any]) -> str:
-    """One line: the intervals, their measured coverage, the tail gate and the sequential design."""
-    looks = (
-        f"Bonferroni α-spending over {sequential['planned_looks']} planned look(s), {sequential['looks']} taken, "
-        f"α spent {sequential['alpha_spent']:.3g} of 0.05"
-        if sequential
-        else "one look"
-    )
-    return (
-        "95% intervals clustered by network (Student-t for means, GLM HC1 for exponents), used only when the "
-        "sample can support them: n > 28 + 25γ₁² for the theory's exact skewness γ₁ (Cochran's rule; Gaussian "
-        f"dense/ReLU chains), otherwise a tail index of at least {MIN_TAIL_INDEX:g} (Hill); {MEASURED_COVERAGE}; "
-        f"{looks}; CIs are at level 1 − α/J for J planned looks."
-    )
-
-
 def _scope(result: dict[str, Any]) -> str:
     """How much of the claim the verdict rests on, and every reason a part is not covered."""
     reasons = result.get("not_covered") or []
@@ -251,7 +238,7 @@ def _claim_section(result: dict[str, Any], write: Any) -> str:
     explanation = next((p["decision"]["explanation"] for p in result["parts"] if p["name"] == head), "")
     control_parts = result.get("control_parts") or []
     control_table = parts_table(control_parts) if control_parts else ""
-    guarantee = _guarantee(result.get("sequential") or {})
+    guarantee = (result.get("guarantee") or {}).get("text") or "not recorded (a study run before guarantees were)"
     scope = _scope(result)
     return f"""
 == {text(cid)} #h(6pt) {verdict_badge(result["verdict"])} <{_label(cid)}>

@@ -27,7 +27,9 @@ from scipy import stats as sps
 
 from theorycheck.claims._params import MAX_NETWORKS
 from theorycheck.errors import TheorycheckError
-from theorycheck.study._runner import Progress, planned_looks, run_study
+from theorycheck.sampler import resolve_device
+from theorycheck.study._executor import Executor, Progress
+from theorycheck.study._loop import compute, planned_looks
 from theorycheck.study._spec import StudySpec
 from theorycheck.study._store import ResultStore
 
@@ -53,6 +55,8 @@ class PlanRow:
     configured: int | None
     reason: str
     parts: list[dict[str, Any]] = field(default_factory=list)
+    #: whether the plan promises a decisive verdict at the study's power within its budget
+    promised: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -100,7 +104,8 @@ def _claim_seconds(spec: StudySpec, store: ResultStore, cid: str) -> float:
 def plan_study(
     spec: StudySpec, *, pilot: int = PILOT, out: str | Path | None = None, progress: Progress | None = None
 ) -> list[PlanRow]:
-    """Run a pilot of ``pilot`` networks per cell for every claim with a network budget, and plan each claim."""
+    """Run a pilot of ``pilot`` networks per cell for every claim with a network budget, and plan each claim for a
+    decisive verdict with probability ``spec.power``."""
     if not isinstance(pilot, int) or pilot < 10:
         raise TheorycheckError(f"--pilot must be an integer of at least 10, got {pilot!r}")
     budgets = {cid: p for cid, p in spec.claims.items() if isinstance(p.get("networks"), int)}
@@ -109,8 +114,11 @@ def plan_study(
     pilot_spec = replace(spec, claims=params, max_networks=0, registry={c: spec.claim(c) for c in params}, auto=())
     with tempfile.TemporaryDirectory(prefix="theorycheck-pilot-") as tmp:
         folder = Path(out) if out is not None else Path(tmp)
-        result = run_study(pilot_spec, folder, progress=progress)
         store = ResultStore(folder)
+        store.root.mkdir(parents=True, exist_ok=True)
+        store.clean()
+        executor = Executor(None, None, None, str(resolve_device(spec.device)))
+        _, results = compute(pilot_spec, store, executor, progress)
         rows = []
         for cid in spec.claims:
             configured = spec.claims[cid].get("networks")
@@ -118,7 +126,8 @@ def plan_study(
                 rows.append(PlanRow(cid, 0, "-", None, None, None, "no network budget (exact, or searched)"))
                 continue
             seconds = _claim_seconds(pilot_spec, store, cid)
-            rows.append(_plan_claim(spec, cid, result.results[cid], sizes[cid], seconds, configured))
+            judged = results[cid].to_dict(pilot_spec.claim(cid))
+            rows.append(_plan_claim(spec, cid, judged, sizes[cid], seconds, configured))
     return rows
 
 
@@ -129,7 +138,7 @@ def _plan_claim(
     looks = 1
     for _ in range(2):  # the looks depend on the budget, the budget on the looks' α: one refinement
         needs = [
-            (*needed_networks(p["decision"], pilot, looks=looks), p["name"])
+            (*needed_networks(p["decision"], pilot, looks=looks, power=spec.power), p["name"])
             for p in result["parts"]
             if p.get("counts", True)
         ]
@@ -148,9 +157,14 @@ def _plan_claim(
         return PlanRow(cid, pilot, result["verdict"], pilot, seconds, configured, "the pilot decides", parts)
     n = max(pilot, 100 * math.ceil(max(counts) / 100))
     reason = f"largest need: {max(parts, key=lambda p: p['networks'] or 0)['part']}"
-    if spec.max_networks and n > spec.max_networks:
+    within = not spec.max_networks or n <= spec.max_networks
+    if not within:
         reason += f"; beyond max_networks = {spec.max_networks}"
-    return PlanRow(cid, pilot, result["verdict"], n, seconds * n / pilot, configured, reason, parts)
+    # a part the plan cannot size (a heavy-tailed pilot); parts decided exactly need no networks
+    undecided = any(p["networks"] is None and not str(p["why"]).startswith("no estimate") for p in parts)
+    return PlanRow(
+        cid, pilot, result["verdict"], n, seconds * n / pilot, configured, reason, parts, within and not undecided
+    )
 
 
 def sized(spec: StudySpec, pilot_dir: Path, progress: Progress | None) -> tuple[StudySpec, list[dict[str, Any]]]:

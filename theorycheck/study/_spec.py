@@ -43,6 +43,7 @@ _STUDY_KEYS = {
     "claims": '"all" or a list of claim IDs',
     "max_networks": "positive integer: budget per cell stream when doubling inconclusive claims",
     "plugins": "list of modules to import; their theorycheck.claims.register(...) calls add claims",
+    "power": 'number in [0.5, 0.9999]: the probability of a decisive verdict networks = "auto" plans for (0.95)',
 }
 
 
@@ -68,6 +69,8 @@ class StudySpec:
     auto: tuple[str, ...] = ()
     #: claims whose verdict may rest on part of their scope under ``--strict`` (``allow_partial = true``)
     allow_partial: tuple[str, ...] = ()
+    #: the probability of a decisive verdict that ``networks = "auto"`` budgets are planned for
+    power: float = 0.95
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +86,7 @@ class StudySpec:
             "definitions": self.definitions,
             "auto": list(self.auto),
             "allow_partial": list(self.allow_partial),
+            "power": self.power,
         }
 
     def spec_hash(self) -> str:
@@ -150,6 +154,9 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
         raise _err(
             f"{source}: study.max_networks", f"must be an integer from 0 to {MAX_NETWORKS}, got {max_networks!r}"
         )
+    power = study.get("power", 0.95)
+    if isinstance(power, bool) or not isinstance(power, int | float) or not 0.5 <= power <= 0.9999:
+        raise _err(f"{source}: study.power", f"must be a number from 0.5 to 0.9999, got {power!r}")
     name = study.get("name", Path(source).stem)
     if not isinstance(name, str) or not name:
         raise _err(f"{source}: study.name", f"must be a non-empty string, got {name!r}")
@@ -215,6 +222,7 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
         definitions,
         tuple(auto),
         tuple(partial),
+        float(power),
     )
 
 

@@ -11,7 +11,8 @@ Build it with :func:`theorycheck.claims.scaling`, ``value`` or ``ratio`` (or a s
 
 Its cells are :func:`theorycheck.claims.forms._cells.claim_cells`; its predictions are in
 :mod:`~theorycheck.claims.forms._predictions`; it is judged, with its negative control, by
-:func:`theorycheck.claims.forms._judging.judge`.
+:func:`theorycheck.claims.forms._judging.judge`, and :func:`~theorycheck.claims.forms._judging.as_claim` makes it a
+:class:`~theorycheck.claims.Claim` for studies, reports and the CLI.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from theorycheck.claims._base import Claim
-from theorycheck.claims._params import Param, network_count
 from theorycheck.claims.forms._assumptions import Assumption
 from theorycheck.claims.forms._expr import Expression
 from theorycheck.claims.forms._family import Family
@@ -87,25 +86,6 @@ class UserClaim:
             return f"{stat} = {pred}"
         tail = f"∝ {power_text(self.against.text, self.slope)}" if self.slope is not None else f"= {pred}"
         return f"{stat} / {stat}(baseline) {tail}"
-
-    def claim(self) -> Claim:
-        """This claim as a :class:`~theorycheck.claims.Claim` for studies, reports and the CLI."""
-        from theorycheck.claims.forms._cells import claim_cells
-        from theorycheck.claims.forms._judging import judge
-
-        params = {"networks": Param(self.networks, "networks per grid point and arm", network_count)}
-        return Claim(
-            self.id,
-            self.source,
-            self.form,
-            self.statement or self.summary(),
-            self.summary(),
-            True,
-            params,
-            lambda p: claim_cells(self, p["networks"]),
-            evaluate_both=lambda p, data: judge(self, data),
-            definition=self.definition,
-        )
 
 
 def power_text(base: str, exponent: float | str | None) -> str:

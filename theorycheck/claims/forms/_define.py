@@ -30,6 +30,7 @@ from theorycheck.claims._params import MAX_NETWORKS
 from theorycheck.claims.forms._claim import FORMS, THEORY_LEVELS, UserClaim, margins_for
 from theorycheck.claims.forms._expr import Expression, ExpressionError
 from theorycheck.claims.forms._family import DERIVED, Family
+from theorycheck.claims.forms._judging import as_claim
 from theorycheck.claims.forms._statistics import TARGETS, get_statistic
 from theorycheck.errors import TheorycheckError, suggest
 
@@ -251,7 +252,7 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
 def _python(form: str, claim_id: str, fields: dict[str, Any]) -> Claim:
     where = fields.pop("where", None) or f"claim {claim_id!r}"
     source = fields.pop("source", None) or "user claim (Python)"
-    return build(claim_id, form, where, source=source, **fields).claim()
+    return as_claim(build(claim_id, form, where, source=source, **fields))
 
 
 def scaling(
@@ -355,4 +356,4 @@ def from_table(claim_id: str, table: Mapping[str, Any], *, where: str, source: s
     if "form" not in table:
         raise _fail(where, "form", "missing: a claim not in the catalogue needs form = 'scaling', 'value' or 'ratio'")
     fields = {k: v for k, v in table.items() if k != "form"}
-    return build(claim_id, table["form"], where, source=source, **fields).claim()
+    return as_claim(build(claim_id, table["form"], where, source=source, **fields))

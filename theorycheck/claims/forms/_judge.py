@@ -89,7 +89,7 @@ def scaling_part(
         decision = supported_decision(
             decide(fit.slope, fit.slope_se, slope, margins), ys, skewness=[s.skewness for s in samples]
         )
-    return Part(name, description, decision, table, fit.to_dict(), slope_convergence(xs, ys))
+    return Part(name, description, decision, table, fit.to_dict(), slope_convergence(xs, ys), method="slope")
 
 
 def value_parts(
@@ -120,7 +120,7 @@ def value_parts(
         target = shifted(s.predicted, margins, est.mean) if control else s.predicted
         label = f"{name(s)}: against {target:.6g} (automatic control)" if control else name(s)
         decision = supported_decision(decide(est.mean, se, target, margins), [s.values], skewness=[s.skewness])
-        parts.append(Part(label, description, decision, table, None, mean_convergence(s.values)))
+        parts.append(Part(label, description, decision, table, None, mean_convergence(s.values), method="mean"))
     return parts
 
 
@@ -172,7 +172,7 @@ def ratio_parts(
                 [*(t.values for t in treated), *(b.values for b in baseline)],
                 skewness=[*(t.skewness for t in treated), *(b.skewness for b in baseline)],
             )
-        return [Part(slope_name, description, decision, table, fit.to_dict())]
+        return [Part(slope_name, description, decision, table, fit.to_dict(), method="ratio-slope")]
     parts = []
     for row, t, b in zip(table, treated, baseline, strict=True):
         if t.predicted is None:
@@ -187,5 +187,5 @@ def ratio_parts(
         decision = supported_decision(
             decide(ratio, ratio * se, target, margins), [t.values, b.values], skewness=[t.skewness, b.skewness]
         )
-        parts.append(Part(label, description, decision, [row]))
+        parts.append(Part(label, description, decision, [row], method="ratio"))
     return parts

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from theorycheck.claims._base import CellData, Part
+from theorycheck.claims._base import CellData, Claim, Part
+from theorycheck.claims._params import Param, network_count
 from theorycheck.claims.forms._assumptions import check_assumptions
-from theorycheck.claims.forms._cells import control_prefix, network_control
+from theorycheck.claims.forms._cells import claim_cells, control_prefix, network_control
 from theorycheck.claims.forms._claim import UserClaim, power_text
 from theorycheck.claims.forms._controls import PREDICTION
 from theorycheck.claims.forms._family import Family
@@ -32,7 +33,7 @@ from theorycheck.claims.forms._predictions import (
 )
 from theorycheck.claims.forms._statistics import gradients
 
-__all__ = ["JUDGES", "Arm", "judge"]
+__all__ = ["JUDGES", "Arm", "as_claim", "judge"]
 
 
 @dataclass(frozen=True)
@@ -221,3 +222,20 @@ def judge(claim: UserClaim, data: CellData) -> tuple[list[Part], list[Part]]:
     if main:
         main[0].grid = _grid(claim, main)
     return main, control
+
+
+def as_claim(claim: UserClaim) -> Claim:
+    """``claim`` as a :class:`~theorycheck.claims.Claim` for studies, reports and the CLI."""
+    params = {"networks": Param(claim.networks, "networks per grid point and arm", network_count)}
+    return Claim(
+        claim.id,
+        claim.source,
+        claim.form,
+        claim.statement or claim.summary(),
+        claim.summary(),
+        True,
+        params,
+        lambda p: claim_cells(claim, p["networks"]),
+        evaluate_both=lambda p, data: judge(claim, data),
+        definition=claim.definition,
+    )

@@ -18,15 +18,13 @@ Run ``theorycheck calibrate`` (full table, R = 500) or ``--replicates 200 --quic
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
+from theorycheck.calibration._rows import CoverageRow
 from theorycheck.claims._common import predicted_skewness
 from theorycheck.sampler import sample
 from theorycheck.stats import (
@@ -38,14 +36,7 @@ from theorycheck.stats import (
     tail_diagnostic,
 )
 
-__all__ = ["MEASURED_COVERAGE", "METHODS", "SETTINGS", "CoverageRow", "Setting", "coverage", "run_calibration"]
-
-#: what the committed table (benchmarks/CALIBRATION.md) measured, quoted by every report
-MEASURED_COVERAGE = (
-    "measured coverage of the Student-t interval 93.8–96.4% wherever the tail diagnostic lets it through (light "
-    "tails at 200 and 2,000 networks, a moderately heavy family at 2,000, Cochran's boundary at 300); exponents "
-    "(GLM HC1) 94.6–95.6% (R = 500; benchmarks/CALIBRATION.md, 2026-12-02, 2-core CPU)"
-)
+__all__ = ["METHODS", "SETTINGS", "SLOPE_METHODS", "Setting", "coverage", "run_calibration"]
 
 #: an interval method for a mean: values → (lo, hi)
 MeanInterval = Callable[[np.ndarray], tuple[float, float]]
@@ -96,41 +87,6 @@ SETTINGS: list[Setting] = [
     Setting("deep narrow [dense(4) relu]*10, n=200", "[dense(4) relu]*10 dense(1)", (8,), 2.0, 200),
     Setting("deep narrow [dense(4) relu]*10, n=2000", "[dense(4) relu]*10 dense(1)", (8,), 2.0, 2000, quick=False),
 ]
-
-
-@dataclass(frozen=True)
-class CoverageRow:
-    """Coverage of one method in one setting."""
-
-    setting: str
-    method: str
-    replicates: int
-    passed: int
-    covered: int
-    seconds: float
-
-    @property
-    def coverage(self) -> float:
-        return self.covered / self.passed if self.passed else math.nan
-
-    def coverage_ci(self) -> tuple[float, float]:
-        """Clopper–Pearson 95% interval of the coverage."""
-        if not self.passed:
-            return (math.nan, math.nan)
-        ci = sps.binomtest(self.covered, self.passed).proportion_ci(0.95, method="exact")
-        return (float(ci.low), float(ci.high))
-
-    def to_dict(self) -> dict[str, Any]:
-        lo, hi = self.coverage_ci()
-        return {
-            "setting": self.setting,
-            "method": self.method,
-            "replicates": self.replicates,
-            "passed_tail_diagnostic": self.passed,
-            "coverage": self.coverage,
-            "coverage_ci": [lo, hi],
-            "seconds": self.seconds,
-        }
 
 
 def _replicates(setting: Setting, d: int, replicates: int, seed: int) -> np.ndarray:
@@ -208,62 +164,3 @@ def run_calibration(
             progress(setting.name)
         rows.extend(coverage(setting, replicates=replicates))
     return rows
-
-
-def markdown_table(rows: list[CoverageRow]) -> str:
-    """The committed table: setting, method, coverage with its 95% CI, replicates that passed the diagnostic."""
-    lines = [
-        "| setting | interval method | coverage | 95% CI (Clopper–Pearson) | replicates passing the tail diagnostic |",
-        "|---|---|---|---|---|",
-    ]
-    for row in rows:
-        lo, hi = row.coverage_ci()
-        cov = "—" if not row.passed else f"{row.coverage:.1%}"
-        ci = "—" if not row.passed else f"[{lo:.1%}, {hi:.1%}]"
-        lines.append(f"| {row.setting} | {row.method} | {cov} | {ci} | {row.passed} of {row.replicates} |")
-    return "\n".join(lines)
-
-
-#: how α is spent over the looks of a doubling study: naive (α at every look, the old runner), or the runner's
-#: Bonferroni α-spending (α/J at each of the J planned looks, :func:`theorycheck.stats.looks`)
-SPENDING = ("naive", "bonferroni")
-
-
-def optional_stopping(
-    *,
-    looks: int = 4,
-    first: int = 200,
-    noise: float = 0.25,
-    replicates: int = 20_000,
-    spending: str = "bonferroni",
-    seed: int = 0,
-) -> tuple[float, int]:
-    """Rate of false *verified* when the true value sits exactly on the margin (+5% relative).
-
-    Each replicate draws per-network values with mean ``1.05`` (prediction 1, margin ±5%) and standard deviation
-    ``noise`` (0.25: a standard error of 1.8% at the first look, so every look can decide), judges them with the
-    verdicts' :func:`theorycheck.stats.decide` after ``first`` networks, and doubles the networks while the
-    verdict is inconclusive, up to ``looks`` looks (the study runner's design). Returns the rate of *verified* and
-    the number of replicates.
-    """
-    from theorycheck.claims._common import CONSTANT
-    from theorycheck.stats import decide
-    from theorycheck.stats import looks as sequential_looks
-
-    if spending not in SPENDING:
-        raise ValueError(f"unknown spending {spending!r}; choose from {', '.join(SPENDING)}")
-    rng = np.random.default_rng(seed)
-    total = first * 2 ** (looks - 1)
-    false_verified = 0
-    with sequential_looks(looks if spending == "bonferroni" else 1):
-        for _ in range(replicates):
-            x = 1.05 + noise * rng.standard_normal(total)
-            n = first
-            for _look in range(looks):
-                head = x[:n]
-                decision = decide(float(head.mean()), float(head.std(ddof=1) / math.sqrt(n)), 1.0, CONSTANT)
-                if decision.verdict != "inconclusive":
-                    false_verified += decision.verdict == "verified"
-                    break
-                n *= 2
-    return false_verified / replicates, replicates
