@@ -105,3 +105,40 @@ def test_a_value_claim_with_a_planted_narrow_interval_fails_the_same_check(monke
     setting = _claim_setting("value claim E[coord_var] = 2/d, [dense(32) relu]*3 dense(1), n=200")
     (row,) = claim_coverage(setting, replicates=REPLICATES)
     assert row.coverage < FLOOR
+
+
+def _table_rows() -> list[tuple[str, str, float | None]]:
+    """(setting, method, coverage) of every row of the committed table."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "benchmarks" / "CALIBRATION.md").read_text()
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[2].endswith("%"):
+            rows.append((cells[0], cells[1], float(cells[2].rstrip("%")) / 100))
+    return rows
+
+
+def test_the_coverage_the_guarantees_quote_is_the_committed_tables() -> None:
+    """Every (method, setting class) range in ``calibration._measured`` is the min–max of the table's rows of that
+    method on settings of that class, so no guarantee quotes a number the table does not hold."""
+    from theorycheck.calibration import CLAIM_SETTINGS
+    from theorycheck.calibration._measured import MEASURED, TABLE_METHODS, setting_class
+    from theorycheck.claims.forms._define import build
+
+    classes: dict[str, str | None] = {s.name: setting_class(s.arch)[0] for s in SETTINGS}
+    for s in CLAIM_SETTINGS:
+        claim = build("calibration.x", s.form, "calibration", **s.fields)
+        found = {setting_class(p.arch)[0] for p in claim.family.points()}
+        assert len(found) == 1, (s.name, found)
+        classes[s.name] = found.pop()
+    spans: dict[tuple[str, str], list[float]] = {}
+    for setting, method, cov in _table_rows():
+        name = next(n for n in classes if setting == n or setting.startswith(n + ": "))
+        part_method, cls = TABLE_METHODS.get(method), classes[name]
+        if part_method is not None and cls is not None and cov is not None:
+            spans.setdefault((part_method, cls), []).append(cov)
+    assert set(spans) == set(MEASURED), (sorted(spans), sorted(MEASURED))
+    for key, values in spans.items():
+        assert (round(min(values), 3), round(max(values), 3)) == (MEASURED[key].low, MEASURED[key].high), key
