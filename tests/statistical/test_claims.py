@@ -17,17 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scipy.stats import binom
 
 from theorycheck.claims import CATALOGUE
 from theorycheck.study import parse_study, run_study
 
 SEEDS = (11, 12)
-MAX_NETWORKS = 16000
-#: the probability of a decisive verdict each planned budget is sized for: with K promised claims under two seeds,
-#: the stability test fails by chance (an indecisive verdict) with probability at most 2·K·(1 − POWER)
-POWER = 0.999
+MAX_NETWORKS = 8000  # a test-scale budget: a claim that needs more is not promised a verdict (and is not asserted)
+#: the probability of a decisive verdict each planned budget is sized for
+POWER = 0.99
 #: promised claims the stability test must see (else it could pass by asserting nothing)
 MIN_PROMISED = 10
+#: the stability test's own false-failure rate: more indecisive promised verdicts than a Binomial(2K, 1 − POWER)
+#: exceeds with this probability fail it (K promised claims, two seeds)
+FALSE_FAILURE = 0.005
 #: bound attacks: one minimal-norm attack per network. The mutant's chained bound exceeds its attack on every input
 #: measured (it multiplies by each rule's gain), so one network refutes it; 30 keep the sampled-net histogram useful
 BOUND_NETWORKS = 30
@@ -85,7 +88,8 @@ def test_every_negative_control_is_refuted(runs: dict[int, dict[str, dict]]) -> 
 
 @pytest.mark.statistical
 def test_verdicts_are_stable_across_seeds(runs: dict[int, dict[str, dict]]) -> None:
-    """Every claim whose plan promised a decisive verdict under both seeds gets one, and the same one."""
+    """Claims whose plan promised a decisive verdict under both seeds get the same verdict under both, and no more of
+    them are inconclusive than the plan's power allows (at a stated false-failure rate of the test itself)."""
     a, b = (runs[s] for s in SEEDS)
     assert len(b) >= 15, f"the second seed runs the Monte Carlo claims, got {sorted(b)}"
     promised = [c for c in b if all((r[c]["plan"] or {}).get("promised") for r in (a, b))]
@@ -95,8 +99,12 @@ def test_verdicts_are_stable_across_seeds(runs: dict[int, dict[str, dict]]) -> N
     indecisive = {
         c: (a[c]["verdict"], b[c]["verdict"]) for c in promised if "inconclusive" in (a[c]["verdict"], b[c]["verdict"])
     }
-    assert not indecisive, f"promised a decisive verdict at power {POWER}, got: {indecisive}"
-    differ = {c: (a[c]["verdict"], b[c]["verdict"]) for c in promised if a[c]["verdict"] != b[c]["verdict"]}
+    trials = 2 * len(promised)
+    allowed = next(m for m in range(trials + 1) if binom.sf(m, trials, 1 - POWER) <= FALSE_FAILURE)
+    print(f"indecisive promised verdicts: {indecisive} (at most {allowed} of {trials} at power {POWER})")
+    assert len(indecisive) <= allowed, f"promised a decisive verdict at power {POWER}, got: {indecisive}"
+    decisive = [c for c in promised if c not in indecisive]
+    differ = {c: (a[c]["verdict"], b[c]["verdict"]) for c in decisive if a[c]["verdict"] != b[c]["verdict"]}
     assert not differ, f"verdicts differ between seeds {SEEDS}: {differ}"
 
 

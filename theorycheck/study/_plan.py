@@ -160,8 +160,13 @@ def _plan_claim(
     within = not spec.max_networks or n <= spec.max_networks
     if not within:
         reason += f"; beyond max_networks = {spec.max_networks}"
-    # a part the plan cannot size (a heavy-tailed pilot); parts decided exactly need no networks
-    undecided = any(p["networks"] is None and not str(p["why"]).startswith("no estimate") for p in parts)
+    # a part the plan cannot size, or sizes from a heavy-tailed pilot (whose deviation is no estimate to plan on:
+    # sg.lemma9's pilot said +0.11 where 31,000 networks said +0.025); parts decided exactly need no networks
+    undecided = any(
+        str(p["why"]).startswith("heavy tail")
+        or (p["networks"] is None and not str(p["why"]).startswith("no estimate"))
+        for p in parts
+    )
     return PlanRow(
         cid, pilot, result["verdict"], n, seconds * n / pilot, configured, reason, parts, within and not undecided
     )
