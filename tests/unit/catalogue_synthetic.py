@@ -24,6 +24,10 @@ REFERENCE_PARAMS: dict[str, dict[str, Any]] = {
     "sg.thm4_coord": {"networks": 300},
     "sg.cor5": {"networks": 300},
     "sg.thm6_res": {"networks": 300},
+    # recorded 2026-12-04 from sg_core.py, before eq. 8 and Theorem 6 moved onto the public forms
+    "sg.eq8": {"networks": 300},
+    "sg.thm6": {"networks": 300},
+    "sg.thm6_proof": {"networks": 300},
 }
 _COLUMNS = ("coord_var", "sq_norm", "l1", "linf")
 _SLOPES = {"coord_var": -1.0, "sq_norm": 0.0, "l1": 0.5, "linf": -0.5}
