@@ -37,7 +37,7 @@ ROWS = [
     ),
     urow(
         "unused sweep name",
-        "sweep.k: no placeholder {k} in arch or input uses it",
+        "sweep.k: no placeholder {k} in arch, input or label uses it",
         SCALING + "sweep = { d = [8, 16], w = 4, k = [1, 2] }",
     ),
     urow(

@@ -94,14 +94,14 @@ def test_a_value_claims_printed_interval_covers_the_truth() -> None:
 @pytest.mark.statistical
 def test_a_value_claim_with_a_planted_narrow_interval_fails_the_same_check(monkeypatch: pytest.MonkeyPatch) -> None:
     from theorycheck.calibration import claim_coverage
-    from theorycheck.claims.forms import _judge
+    from theorycheck.claims import _parts
     from theorycheck.stats import Estimate, mean_ci
 
     def narrow(values: np.ndarray, **_: object) -> Estimate:  # z = 1.0 instead of t(0.975)
         est = mean_ci(values)
         return Estimate(est.mean, (est.mean - est.se, est.mean + est.se), est.se, est.n)
 
-    monkeypatch.setattr(_judge, "robust_mean_ci", narrow)
+    monkeypatch.setattr(_parts, "mean_ci", narrow)
     setting = _claim_setting("value claim E[coord_var] = 2/d, [dense(32) relu]*3 dense(1), n=200")
     (row,) = claim_coverage(setting, replicates=REPLICATES)
     assert row.coverage < FLOOR

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import assume, given, settings, target
 from hypothesis import strategies as st
 
-from theorycheck.claims._common import CONSTANT, supported_decision
+from theorycheck.claims._parts import CONSTANT, supported_decision
 from theorycheck.stats import decide
 from theorycheck.theory import gradient_tail
 

@@ -101,7 +101,7 @@ def test_claims_sharing_cells_share_their_planned_budget(tmp_path: Path) -> None
 def test_a_tail_the_theory_predicts_sets_the_floor_of_the_plan() -> None:
     """A pilot of [dense(16) relu]*4 (γ₁ = 6.28 from the graph) that would verify is inconclusive by Cochran's rule;
     the plan asks at least the rule's 1,013 networks, not the few that its narrow interval alone would need."""
-    from theorycheck.claims._common import CONSTANT, supported_decision
+    from theorycheck.claims._parts import CONSTANT, supported_decision
     from theorycheck.theory import gradient_tail
 
     gamma = gradient_tail("[dense(16) relu]*4 dense(1)", "8").skewness

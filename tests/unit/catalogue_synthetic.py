@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theorycheck.claims import Cell, CellData
+from theorycheck.claims.framework import Cell, CellData
 
 #: per claim, the parameters the reference was computed with
 REFERENCE_PARAMS: dict[str, dict[str, Any]] = {

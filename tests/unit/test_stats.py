@@ -13,7 +13,6 @@ from theorycheck.stats import (
     fit_power_law,
     fit_ratio_power_law,
     mean_ci,
-    robust_mean_ci,
     worst,
 )
 
@@ -111,13 +110,14 @@ def test_mean_ci_covers_at_the_nominal_rate() -> None:
     assert 0.925 < hits / trials < 0.966
 
 
-def test_the_verdicts_interval_is_student_t_even_for_heavy_tails() -> None:
-    """BCa covered at or below the t-interval in every calibration setting (benchmarks/CALIBRATION.md), so the
-    verdicts no longer switch to it above a kurtosis; heavy tails are stopped by the tail diagnostics instead."""
+def test_a_decision_on_interval_se_reproduces_the_student_t_interval() -> None:
+    """The verdicts' mean interval is Student-t (BCa covered at or below it in every calibration setting,
+    benchmarks/CALIBRATION.md): a normal decision given ``interval_se`` prints exactly the t-interval."""
     rng = np.random.default_rng(SEED)
-    heavy = rng.standard_t(2.1, 5000) ** 2
-    assert robust_mean_ci(heavy).ci == mean_ci(heavy).ci
-    assert bootstrap_mean_ci(heavy).ci != mean_ci(heavy).ci
+    est = mean_ci(rng.exponential(1.0, 40))
+    decision = decide(est.mean, est.interval_se, 1.0, Margins("relative", 0.05, 0.2))
+    assert decision.ci == pytest.approx(est.ci, rel=1e-12)
+    assert est.interval_se > est.se  # t quantile of 39 degrees of freedom above the normal's
 
 
 @pytest.mark.parametrize("n", [30, 1000, 6000])

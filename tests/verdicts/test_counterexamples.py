@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from tests._cli import run_cli
-from theorycheck.claims.properties import format_counterexample
+from theorycheck.claims.searches import format_counterexample
 from theorycheck.properties import PROPERTIES, TOLERANCE, planted_false_inequality, search
 from theorycheck.properties._shrink import round_significant
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theorycheck.calibration._rows import CoverageRow
-from theorycheck.claims._common import predicted_skewness
+from theorycheck.claims._parts import predicted_skewness
 from theorycheck.sampler import sample
 from theorycheck.stats import (
     SkewnessRule,

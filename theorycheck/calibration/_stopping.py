@@ -31,7 +31,7 @@ def optional_stopping(
     verdict is inconclusive, up to ``looks`` looks (the study runner's design). Returns the rate of *verified* and
     the number of replicates.
     """
-    from theorycheck.claims._common import CONSTANT
+    from theorycheck.claims._parts import CONSTANT
     from theorycheck.stats import decide
     from theorycheck.stats import looks as sequential_looks
 

@@ -1,14 +1,18 @@
-"""The claim catalogue: every claim of ``CLAIMS.md``, under its ID."""
+"""Claims: the public claim language, and the catalogue written in it.
+
+Your own claims: :func:`scaling`, :func:`value`, :func:`ratio` (families of architectures, :class:`Family`),
+:func:`property_claim` (identities and inequalities, searched), :func:`statistic` (your per-network statistic) and
+:func:`register` (make a claim known to studies, ``theorycheck claims`` and reports). The catalogue:
+:data:`CATALOGUE` (:mod:`theorycheck.claims.catalogue`, one table of every claim of the two papers). The
+machinery that claims are built from (cells, parts, cell kinds) is :mod:`theorycheck.claims.framework`.
+"""
 
 from __future__ import annotations
 
 # importing the catalogue registers its cell kinds (sample and module here; the others next to their claims)
-from theorycheck.claims import _sampling, attacks, beyond_h, peck, properties, robustness, simon_gabriel  # noqa: F401
-from theorycheck.claims._base import Cell as Cell
-from theorycheck.claims._base import CellData as CellData
+from theorycheck.claims import _sampling  # noqa: F401
 from theorycheck.claims._base import Claim as Claim
-from theorycheck.claims._base import ClaimResult as ClaimResult
-from theorycheck.claims._base import Part as Part
+from theorycheck.claims.catalogue import CATALOGUE as CATALOGUE
 from theorycheck.claims.forms import (
     Family,
     property_claim,
@@ -23,12 +27,8 @@ from theorycheck.errors import TheorycheckError, suggest
 
 __all__ = [
     "CATALOGUE",
-    "Cell",
-    "CellData",
     "Claim",
-    "ClaimResult",
     "Family",
-    "Part",
     "get_claim",
     "property_claim",
     "ratio",
@@ -38,19 +38,6 @@ __all__ = [
     "statistic",
     "value",
 ]
-
-_IMPLEMENTED_ELSEWHERE = {c.id for c in [*properties.CLAIMS, *attacks.CLAIMS, *robustness.CLAIMS]}
-CATALOGUE: dict[str, Claim] = {
-    c.id: c
-    for c in [
-        *(c for c in simon_gabriel.CLAIMS if c.id not in _IMPLEMENTED_ELSEWHERE),
-        *(c for c in peck.CLAIMS if c.id not in _IMPLEMENTED_ELSEWHERE),
-        *properties.CLAIMS,
-        *attacks.CLAIMS,
-        *robustness.CLAIMS,
-        *beyond_h.CLAIMS,
-    ]
-}
 
 
 def get_claim(claim_id: str) -> Claim:

@@ -13,7 +13,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -27,6 +27,7 @@ __all__ = [
     "CellData",
     "Claim",
     "ClaimResult",
+    "Entry",
     "Paper",
     "Param",
     "Part",
@@ -51,6 +52,7 @@ METHODS: dict[str, str] = {
 Paper = str
 SG = "Simon-Gabriel et al. (2019), Adversarial vulnerability of neural networks increases with input dimension"
 PK = "Peck et al. (2017), Lower bounds on the robustness to adversarial perturbations, appendix"
+TC = "theorycheck (beyond the papers: infinite-width kernel, Lee et al. 2018; Novak et al. 2019)"
 
 
 @dataclass(frozen=True)
@@ -273,6 +275,22 @@ class ClaimResult:
         }
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One claim of the catalogue: its ID, source, kind, statement and formula (typst math), in
+    ``theorycheck.claims.catalogue.ENTRIES``; its builder makes the :class:`Claim` from it."""
+
+    id: str
+    source: str
+    kind: str
+    statement: str
+    formula: str
+
+    def claim(self, **how: Any) -> Claim:
+        """The claim with this entry's metadata and ``how`` it is checked (``params``, ``make_cells``, …)."""
+        return Claim(self.id, self.source, self.kind, self.statement, self.formula, **how)
+
+
 @dataclass
 class Claim:
     """A claim: of the catalogue (see ``../shared/CLAIMS.md``), or a user's (``theorycheck.claims.scaling`` …)."""
@@ -282,11 +300,10 @@ class Claim:
     kind: str
     statement: str
     formula: str
-    implemented: bool = False
+    _: KW_ONLY
     params: dict[str, Param] = field(default_factory=dict)
     make_cells: Callable[[dict[str, Any]], list[Cell]] | None = None
     evaluate_parts: Callable[[dict[str, Any], CellData, str], list[Part]] | None = None
-    reason_not_implemented: str = ""
     #: how a user claim was declared (its study-file table), for results.json
     definition: dict[str, Any] = field(default_factory=dict)
     #: in place of ``evaluate_parts``: both roles at once, ``(main parts, control parts)``, for a claim whose control
@@ -320,8 +337,8 @@ class Claim:
         return out
 
     def cells(self, params: dict[str, Any]) -> list[Cell]:
-        if self.make_cells is None:
-            raise TheorycheckError(f"{self.id} is not implemented yet: {self.reason_not_implemented}")
+        """The cells this claim needs under ``params`` (resolved by :meth:`resolve`)."""
+        assert self.make_cells is not None
         return self.make_cells(params)
 
     def evaluate(self, params: dict[str, Any], data: CellData) -> ClaimResult:

@@ -207,7 +207,6 @@ def _cmd_claims(args: argparse.Namespace) -> int:
             "id": c.id,
             "source": c.source,
             "kind": c.kind,
-            "implemented": c.implemented,
             "statement": c.statement,
             "prediction": c.formula,
             "parameters": {k: {"default": p.default, "help": p.help} for k, p in c.params.items()},
@@ -217,16 +216,14 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'id':<17}{'kind':<12}{'implemented':<13}statement")
+    w = max([17, *(len(r["id"]) + 2 for r in rows)])
+    print(f"{'id':<{w}}{'kind':<12}statement")
     for r in rows:
         statement = r["statement"] if len(r["statement"]) <= 90 else r["statement"][:87] + "..."
-        print(f"{r['id']:<17}{r['kind']:<12}{'yes' if r['implemented'] else 'no':<13}{statement}")
+        print(f"{r['id']:<{w}}{r['kind']:<12}{statement}")
     catalogue = [r for r in rows if r["id"] in CATALOGUE]
     extra = len(rows) - len(catalogue)
-    print(
-        f"{sum(r['implemented'] for r in catalogue)} of {len(catalogue)} catalogue claims implemented"
-        + (f"; {extra} registered user claims" if extra else "")
-    )
+    print(f"{len(catalogue)} catalogue claims" + (f"; {extra} registered user claims" if extra else ""))
     return 0
 
 

@@ -1,10 +1,11 @@
 """Statistics that turn per-network measurements into estimates and verdicts."""
 
+from theorycheck.stats._convergence import mean_convergence as mean_convergence
+from theorycheck.stats._convergence import slope_convergence as slope_convergence
 from theorycheck.stats._estimators import Estimate as Estimate
 from theorycheck.stats._estimators import bootstrap_mean_ci as bootstrap_mean_ci
 from theorycheck.stats._estimators import mean_ci as mean_ci
 from theorycheck.stats._estimators import relative_deviation as relative_deviation
-from theorycheck.stats._estimators import robust_mean_ci as robust_mean_ci
 from theorycheck.stats._estimators import running_means as running_means
 from theorycheck.stats._regression import PowerLawFit as PowerLawFit
 from theorycheck.stats._regression import fit_power_law as fit_power_law
@@ -48,10 +49,11 @@ __all__ = [
     "log_ratio",
     "looks",
     "mean_ci",
+    "mean_convergence",
     "relative_deviation",
-    "robust_mean_ci",
     "running_means",
     "skewness_rule",
+    "slope_convergence",
     "tail_diagnostic",
     "worst",
 ]

@@ -33,6 +33,13 @@ class Estimate:
         """Half the width of the interval."""
         return (self.ci[1] - self.ci[0]) / 2
 
+    @property
+    def interval_se(self) -> float:
+        """The standard error with which a normal interval at this level is this interval: ``half_width / z``.
+        A decision (:func:`theorycheck.stats.decide`, normal quantiles) given it reproduces the Student-t
+        interval exactly; ``se`` itself is the plain ``s/√n``."""
+        return self.half_width / float(sps.norm.ppf(0.5 + self.level / 2))
+
 
 def mean_ci(values: ArrayLike, *, level: float = 0.95) -> Estimate:
     """Mean of per-network values with a Student-t interval: ``x̄ ± t_{n−1} s/√n``."""
@@ -96,16 +103,3 @@ def bootstrap_mean_ci(values: ArrayLike, *, level: float = 0.95, seed: int = 0, 
     q_hi = sps.norm.cdf(z0 + (z0 + z_hi) / (1 - accel * (z0 + z_hi)))
     lo, hi = np.percentile(means, [100 * q_lo, 100 * q_hi])
     return Estimate(theta, (float(lo), float(hi)), float(means.std(ddof=1)), n, level)
-
-
-def robust_mean_ci(values: ArrayLike, *, level: float = 0.95, seed: int = 0) -> Estimate:
-    """The verdicts' interval for a mean over networks: Student-t.
-
-    Until 2026-12-02 it switched to the BCa bootstrap above an excess kurtosis of 20. The calibration
-    (``benchmarks/CALIBRATION.md``, R = 500) measured BCa's coverage at or below the t-interval's in every setting,
-    and outside [93%, 97%] at Cochran's boundary (92.0% against 93.8%, ``[dense(32) relu]*3`` at 300 networks),
-    so the verdicts use the t-interval, and heavy tails are stopped by the tail diagnostics instead
-    (:mod:`theorycheck.stats._tails`). ``seed`` is kept for callers of the old signature.
-    """
-    del seed
-    return mean_ci(np.asarray(values, dtype=np.float64).ravel(), level=level)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from theorycheck.claims import Cell
 from theorycheck.claims._kinds import CellContext, get_cell_kind
+from theorycheck.claims.framework import Cell
 
 __all__ = ["cell_seed", "execute_cell"]
 

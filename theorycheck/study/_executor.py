@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from theorycheck.claims import Cell
 from theorycheck.claims._kinds import get_cell_kind
+from theorycheck.claims.framework import Cell
 from theorycheck.errors import TheorycheckError
 from theorycheck.study._execute import cell_seed, execute_cell
 from theorycheck.study._store import ResultStore

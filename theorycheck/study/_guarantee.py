@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from theorycheck.calibration._measured import CLASSES, MEASURED, setting_class
-from theorycheck.claims import Cell, ClaimResult
 from theorycheck.claims._base import METHODS
+from theorycheck.claims.framework import Cell, ClaimResult
 from theorycheck.stats import MIN_TAIL_INDEX
 
 __all__ = ["guarantee"]

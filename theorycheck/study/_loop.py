@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theorycheck.claims import Cell, CellData, ClaimResult
 from theorycheck.claims._kinds import get_cell_kind
 from theorycheck.claims._levels import prediction_levels
+from theorycheck.claims.framework import Cell, CellData, ClaimResult
 from theorycheck.errors import TheorycheckError
 from theorycheck.sampler import resolve_device
 from theorycheck.stats import looks

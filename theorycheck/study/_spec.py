@@ -171,7 +171,7 @@ def parse_study(data: dict[str, Any], *, source: str = "<study>") -> StudySpec:
     tables = data.get("claims", {})
     if not isinstance(tables, dict):
         raise _err(source, '[claims] must hold one table per claim, e.g. [claims."sg.thm3"]')
-    known: dict[str, Claim] = {**{c.id: c for c in CATALOGUE.values() if c.implemented}, **registered()}
+    known: dict[str, Claim] = {**CATALOGUE, **registered()}
     own = _own_claims(tables, known, source)
     ids = _selected(study.get("claims", "all"), {**known, **own}, own, plugins, source)
     registry: dict[str, Claim] = {}
@@ -259,20 +259,15 @@ def _own_claims(tables: dict[str, Any], known: dict[str, Claim], source: str) ->
 def _selected(
     selected: Any, known: dict[str, Claim], own: dict[str, Claim], plugins: list[str], source: str
 ) -> list[str]:
-    """The claim IDs ``study.claims`` selects: "all" is every implemented catalogue claim, then the plugins' and
+    """The claim IDs ``study.claims`` selects: "all" is every catalogue claim, then the plugins' and
     the study's own claims."""
     if selected == "all":
-        catalogue = [c.id for c in CATALOGUE.values() if c.implemented]
+        catalogue = list(CATALOGUE)
         return [*catalogue, *from_plugins(plugins), *own]
     if not (isinstance(selected, list) and selected and all(isinstance(c, str) for c in selected)):
         raise _err(f"{source}: study.claims", f'must be "all" or a non-empty list of claim IDs, got {selected!r}')
     ids: list[str] = []
     for cid in selected:
-        if cid in CATALOGUE and not CATALOGUE[cid].implemented:
-            raise _err(
-                f"{source}: study.claims",
-                f"claim '{cid}' is registered but not implemented yet ({CATALOGUE[cid].reason_not_implemented})",
-            )
         if cid not in known:
             raise _err(f"{source}: study.claims", f"unknown claim '{cid}'{suggest(cid, known)}")
         if cid in ids:

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from theorycheck.claims import Cell
+from theorycheck.claims.framework import Cell
 from theorycheck.errors import TheorycheckError
 
 __all__ = ["STUDY_FILES", "ResultStore", "atomic_write_bytes", "atomic_write_json"]

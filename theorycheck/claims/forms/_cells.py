@@ -4,10 +4,10 @@ Cell names (their streams' identity, hence their seeds, and the store's keys):
 
 =================================== ======================================================================
 ``main/<point>``                    the family (scaling, value)
-``main/treated/<point>``,           a ratio claim's two arms
-``main/baseline/<point>``
-``control/<point>``,                the claim's own control family (``control/treated/``,
-``control/baseline/<point>``        ``control/baseline/`` for a ratio claim)
+``main/treated/<point>``,           a ratio claim's two arms (named by its ``arms``: Theorem 6's are
+``main/baseline/<point>``           ``pooled`` and ``strided``)
+``control/<point>``                 the claim's own control family (``control/treated/<point>`` for a ratio
+                                    claim, judged against the claim's own baseline)
 ``control/up/<tag>/<point>``,       the automatic control: the family with its logit layer changed both ways,
 ``control/down/<tag>/<point>``      half the networks each (``control/treated/up/…`` for a ratio claim); the
                                     tag (``slope-b0.15-h1``) names what fixes the change: a slope or a value
@@ -84,18 +84,13 @@ def _arm(claim: UserClaim, prefix: str, family: Family, networks: int) -> list[C
 
 def claim_cells(claim: UserClaim, networks: int) -> list[Cell]:
     """Every cell of the claim and of its negative control (see the module's table)."""
-    ratio = claim.form == "ratio"
-    treated = "treated/" if ratio else ""
+    treated = claim.treated
     out = _arm(claim, f"main/{treated}", claim.family, networks)
-    if ratio:
+    if claim.form == "ratio":
         assert claim.baseline is not None
-        out += _arm(claim, "main/baseline/", claim.baseline, networks)
+        out += _arm(claim, claim.baseline_prefix, claim.baseline, networks)
     if claim.control is not None:
-        out += _arm(claim, f"control/{treated}", claim.control, networks)
-        if ratio:
-            assert claim.baseline is not None
-            out += _arm(claim, "control/baseline/", claim.baseline, networks)
-        return out
+        return out + _arm(claim, f"control/{treated}", claim.control, networks)
     changed, _ = network_control(claim)
     if changed is None:
         return out  # the automatic control re-judges the claim's own data
@@ -116,4 +111,4 @@ def control_prefix(claim: UserClaim, direction: str) -> str:
     """The cells of the changed networks moved ``direction``: ``control/up/slope-b0.15-h1/``."""
     moves = "slope" if claim.fits_slope else "value"
     tag = f"{moves}-b{claim.margins.band:g}-h{claim.statistic.degree}"
-    return f"control/{'treated/' if claim.form == 'ratio' else ''}{direction}/{tag}/"
+    return f"control/{claim.treated}{direction}/{tag}/"

@@ -69,12 +69,24 @@ class UserClaim:
     title: str = ""
     #: module families: "reset" (each module's reset_parameters) or "he" (He et al.: N(0, 2/fan_in), zero biases)
     init: str = "reset"
+    #: a ratio claim's two arms, as cells and tables name them (Theorem 6's: "pooled" over "strided")
+    arms: tuple[str, str] = ("treated", "baseline")
     definition: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def fits_slope(self) -> bool:
         """Whether the claim is about an exponent (a scaling claim, or a ratio claim with ``slope``)."""
         return self.form == "scaling" or (self.form == "ratio" and self.slope is not None)
+
+    @property
+    def treated(self) -> str:
+        """The cell-name segment of the measured arm: ``"pooled/"`` of a ratio claim, ``""`` otherwise."""
+        return f"{self.arms[0]}/" if self.form == "ratio" else ""
+
+    @property
+    def baseline_prefix(self) -> str:
+        """The cells of the ratio's baseline: the claim's own, which its controls are judged against too."""
+        return f"main/{self.arms[1]}/"
 
     def summary(self) -> str:
         """One line: what is claimed."""

@@ -94,9 +94,8 @@ def composite_claim(
         kind,
         statement,
         formula,
-        True,
-        params,
-        lambda p: _merged_cells(built(p), p["networks"]),
+        params=params,
+        make_cells=lambda p: _merged_cells(built(p), p["networks"]),
         evaluate_both=evaluate,
         definition=definition or {},
     )

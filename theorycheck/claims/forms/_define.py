@@ -56,6 +56,7 @@ FIELDS: dict[str, str] = {
     "slope": "scaling and ratio: the exponent, a number or 'H'",
     "predicted": "value and ratio: an expression, 'H' or 'kernel'",
     "baseline": "ratio: { arch = ..., input = ... } over the same sweep",
+    "arms": "ratio: the two arms' names in cells and tables, e.g. ['pooled', 'strided'] (default treated, baseline)",
     "margin": "equivalence margin: absolute for exponents, relative for values",
     "band": "approximation band (default 3x the margin for exponents, 4x for values)",
     "networks": "networks per grid point and arm",
@@ -214,6 +215,18 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
             raise _fail(where, "sweep", f"a slope needs at least two distinct values of {against.text} (got {xs})")
         if min(xs) <= 0:
             raise _fail(where, "against", f"{against.text} must be positive at every grid point (got {min(xs):g})")
+    arms = fields.get("arms", ("treated", "baseline"))
+    if (
+        not isinstance(arms, list | tuple)
+        or len(arms) != 2
+        or not all(isinstance(a, str) and a.isidentifier() for a in arms)
+        or arms[0] == arms[1]
+    ):
+        raise _fail(
+            where, "arms", f"must be two different names (identifiers), e.g. ['pooled', 'strided'], got {arms!r}"
+        )
+    if form != "ratio" and "arms" in fields:
+        raise _fail(where, "arms", "only a ratio claim has two arms")
     title = fields.get("title") or ""
     if not isinstance(title, str):
         raise _fail(where, "title", f"must be a string, got {title!r}")
@@ -238,6 +251,7 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
         definition={"form": form, **{k: v for k, v in fields.items() if v is not None}},
         title=title,
         init=init,
+        arms=(str(arms[0]), str(arms[1])),
     )
     for p in family.points():  # expressions evaluate at every point, now
         for expr in (claim.scale, predicted if isinstance(predicted, Expression) else None):

@@ -149,10 +149,11 @@ class Family:
                 raise TheorycheckError(
                     f"{self.where}.sweep.width: 'width' is derived (the widest weighted layer); call the variable w"
                 )
-            if name not in used and self.strict and self.module is None:  # a factory receives every variable
+            labelled = self.label is not None and name in {n for n, _ in placeholders(self.label)}
+            if name not in used and not labelled and self.strict and self.module is None:  # a factory gets them all
                 raise TheorycheckError(
-                    f"{self.where}.sweep.{name}: no placeholder {{{name}}} in arch or input uses it; remove it or "
-                    f"use it in the template"
+                    f"{self.where}.sweep.{name}: no placeholder {{{name}}} in arch, input or label uses it; remove it "
+                    f"or use it in the template"
                 )
             for v in values if isinstance(values, list) else [values]:
                 if (

@@ -17,12 +17,12 @@ import numpy as np
 
 from theorycheck.claims._base import CellData, Claim, Part
 from theorycheck.claims._params import Param, network_count
+from theorycheck.claims._parts import Sample, not_covered, ratio_parts, scaling_part, value_parts
 from theorycheck.claims.forms._assumptions import check_assumptions
 from theorycheck.claims.forms._cells import claim_cells, control_prefix, network_control
 from theorycheck.claims.forms._claim import UserClaim, power_text
-from theorycheck.claims.forms._controls import PREDICTION
+from theorycheck.claims.forms._controls import PREDICTION, shifted
 from theorycheck.claims.forms._family import Family
-from theorycheck.claims.forms._judge import Sample, not_covered, ratio_parts, scaling_part, value_parts
 from theorycheck.claims.forms._predictions import (
     claimed_slope,
     point_prediction,
@@ -38,12 +38,12 @@ __all__ = ["JUDGES", "Arm", "as_claim", "judge"]
 
 @dataclass(frozen=True)
 class Arm:
-    """Where a judgement reads: the cells' name prefix and the family whose grid points they are; a ratio's
-    baseline cells; and ``shifted`` for the fallback control (the claim's data against a moved prediction)."""
+    """Where a judgement reads: the cells' name prefix and the family whose grid points they are, and ``shifted``
+    for the fallback control (the claim's data against a moved prediction); a ratio's baseline is always the
+    claim's own."""
 
     prefix: str
     family: Family
-    baseline_prefix: str = "main/baseline/"
     shifted: bool = False
 
 
@@ -62,8 +62,14 @@ def _samples(
         values = claim.statistic.values(data[prefix + p.label], gradients(claim.target, p.outputs), p)
         values = np.asarray(values * scale_at(claim, p), dtype=np.float64)
         pred, why = claimed[i] if claimed is not None else (None, "")
-        out.append(Sample(p, values, claim.against(p.scope), pred, skewness_at(claim, p), why))
+        row = {**p.variables, "d": p.d}
+        out.append(Sample(values, claim.against(p.scope), pred, skewness_at(claim, p), why, p.label, row))
     return out
+
+
+def _shift(claim: UserClaim, arm: Arm) -> Any:
+    """The fallback control's move of the prediction (None on every other arm)."""
+    return (lambda predicted, measured: shifted(predicted, claim.margins, measured)) if arm.shifted else None
 
 
 def judge_scaling(claim: UserClaim, data: CellData, arm: Arm) -> list[Part]:
@@ -74,7 +80,7 @@ def judge_scaling(claim: UserClaim, data: CellData, arm: Arm) -> list[Part]:
     desc = f"slope of E[{_describe(claim)}] against {claim.against.text} over the grid"
     if slope is not None and claim.slope == "H":
         desc += f"; {why}"
-    return [scaling_part(name, desc, samples, slope, claim.margins, why=why, control=arm.shifted)]
+    return [scaling_part(name, desc, samples, slope, claim.margins, why=why, shift=_shift(claim, arm))]
 
 
 def judge_value(claim: UserClaim, data: CellData, arm: Arm) -> list[Part]:
@@ -83,15 +89,11 @@ def judge_value(claim: UserClaim, data: CellData, arm: Arm) -> list[Part]:
     samples = _samples(claim, data, arm.prefix, arm.family, claimed)
     title = claim.title or f"E[{claim.statistic.name}]"
     return value_parts(
-        lambda s: (
-            f"{title} = {s.predicted:.6g} ({s.point.label})"
-            if s.predicted is not None
-            else f"{title} ({s.point.label})"
-        ),
+        lambda s: f"{title} = {s.predicted:.6g} ({s.label})" if s.predicted is not None else f"{title} ({s.label})",
         f"mean over networks of {_describe(claim)}",
         samples,
         claim.margins,
-        control=arm.shifted,
+        shift=_shift(claim, arm),
     )
 
 
@@ -99,11 +101,11 @@ def judge_ratio(claim: UserClaim, data: CellData, arm: Arm) -> list[Part]:
     """``E[arch] / E[baseline] = predicted`` per point, or ``∝ against^slope`` over the grid."""
     assert claim.baseline is not None
     treated = _samples(claim, data, arm.prefix, arm.family)
-    baseline = _samples(claim, data, arm.baseline_prefix, claim.baseline)
-    desc = f"E[{_describe(claim)}] of arch over that of the baseline"
+    baseline = _samples(claim, data, claim.baseline_prefix, claim.baseline)
+    desc = f"E[{_describe(claim)}] of the {claim.arms[0]} arm over the {claim.arms[1]} arm's"
     if claim.slope is not None:
         slope, why = claimed_slope(claim)
-        name = f"ratio ∝ {power_text(claim.against.text, claim.slope)}"
+        name = claim.title or f"ratio ∝ {power_text(claim.against.text, claim.slope)}"
         return ratio_parts(
             lambda s: name,
             desc,
@@ -113,21 +115,19 @@ def judge_ratio(claim: UserClaim, data: CellData, arm: Arm) -> list[Part]:
             slope=slope,
             slope_name=name,
             why=why,
-            control=arm.shifted,
+            shift=_shift(claim, arm),
         )
     claimed = [
         point_prediction(claim, p, b) for p, b in zip(claim.family.points(), claim.baseline.points(), strict=True)
     ]
-    treated = [Sample(s.point, s.values, s.x, v, s.skewness, why) for s, (v, why) in zip(treated, claimed, strict=True)]
+    treated = [replace(s, predicted=v, why=why) for s, (v, why) in zip(treated, claimed, strict=True)]
     return ratio_parts(
-        lambda s: (
-            f"ratio = {s.predicted:.6g} ({s.point.label})" if s.predicted is not None else f"ratio ({s.point.label})"
-        ),
+        lambda s: f"ratio = {s.predicted:.6g} ({s.label})" if s.predicted is not None else f"ratio ({s.label})",
         desc,
         treated,
         baseline,
         claim.margins,
-        control=arm.shifted,
+        shift=_shift(claim, arm),
     )
 
 
@@ -138,16 +138,12 @@ JUDGES: dict[str, Callable[[UserClaim, CellData, Arm], list[Part]]] = {
 }
 
 
-def _treated(claim: UserClaim) -> str:
-    return "treated/" if claim.form == "ratio" else ""
-
-
 def _control(claim: UserClaim, data: CellData, main: list[Part]) -> list[Part]:
     """The negative control's parts, each described by what it is and what it can catch."""
     judge_form = JUDGES[claim.form]
-    treated = _treated(claim)
+    treated = claim.treated
     if claim.control is not None:
-        parts = judge_form(claim, data, Arm(f"control/{treated}", claim.control, "control/baseline/"))
+        parts = judge_form(claim, data, Arm(f"control/{treated}", claim.control))
         for part in parts:
             part.description = f"control: the claim's own control family ({claim.control.arch or claim.control.module})"
         return parts
@@ -214,7 +210,7 @@ def _grid(claim: UserClaim, parts: list[Part]) -> list[dict[str, Any]]:
 
 def judge(claim: UserClaim, data: CellData) -> tuple[list[Part], list[Part]]:
     """The claim's parts and its negative control's parts (the grid table on the first claim part)."""
-    main = JUDGES[claim.form](claim, data, Arm(f"main/{_treated(claim)}", claim.family))
+    main = JUDGES[claim.form](claim, data, Arm(f"main/{claim.treated}", claim.family))
     control = _control(claim, data, main)
     violations = check_assumptions(claim.assumptions, claim.family.points()) if claim.assumptions else []
     if violations:
@@ -233,9 +229,8 @@ def as_claim(claim: UserClaim) -> Claim:
         claim.form,
         claim.statement or claim.summary(),
         claim.summary(),
-        True,
-        params,
-        lambda p: claim_cells(claim, p["networks"]),
+        params=params,
+        make_cells=lambda p: claim_cells(claim, p["networks"]),
         evaluate_both=lambda p, data: judge(claim, data),
         definition=claim.definition,
     )

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from theorycheck.claims._common import predicted_skewness
+from theorycheck.claims._parts import predicted_skewness
 from theorycheck.claims.forms._claim import UserClaim
 from theorycheck.claims.forms._expr import Expression
 from theorycheck.claims.forms._family import Point

@@ -176,7 +176,7 @@ def property_claim(
     pc = PropertyClaim([main], [mutant])  # carried by the claim's cells: building a claim changes no table
     module = getattr(lhs if terms else violation, "__module__", None) or ""
 
-    from theorycheck.claims.properties import property_cells, property_parts
+    from theorycheck.claims.searches import property_cells, property_parts
 
     return Claim(
         claim_id,
@@ -184,12 +184,11 @@ def property_claim(
         "identity" if relation == "==" else "inequality",
         statement,
         "",
-        True,
-        {
+        params={
             "max_examples": Param(
                 max_examples, "evaluations per search (random, hypothesis, gradient)", int_range(1, 1_000_000)
             )
         },
-        property_cells(claim_id, pc, extra={"module": module}),
-        property_parts(pc),
+        make_cells=property_cells(claim_id, pc, extra={"module": module}),
+        evaluate_parts=property_parts(pc),
     )

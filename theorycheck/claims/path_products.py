@@ -1,4 +1,5 @@
-"""Simon-Gabriel et al. (2019): path-products (Lemmas 9 and 10) and the path sum of the input gradient."""
+"""Claims checked on the paths of tiny networks, enumerated in float64: path-products (Lemmas 9 and 10 of
+Simon-Gabriel et al. 2019) and the path sum of the input gradient."""
 
 from __future__ import annotations
 
@@ -7,22 +8,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theorycheck.claims._base import Cell, CellData, Claim, Part
-from theorycheck.claims._common import (
-    CONSTANT,
-    EXPONENT,
-    exact_part,
-    mean_part,
-)
+from theorycheck.claims._archs import ROLES, networks
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
 from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import (
     Param,
     arch_specs,
     split_spec,
 )
-from theorycheck.claims._sg import ROLES, networks, sg_claim
+from theorycheck.claims._parts import (
+    CONSTANT,
+    EXPONENT,
+    exact_part,
+    mean_part,
+)
 
-__all__ = ["CLAIMS"]
+__all__ = ["lemma9", "lemma10", "pathsum"]
 
 
 # -- sg.lemma9 / sg.lemma10: path products ---------------------------------------------------
@@ -117,70 +118,55 @@ def _pathsum_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
     return parts
 
 
-CLAIMS: list[Claim] = [
-    sg_claim(
-        "sg.lemma9",
-        "mc",
-        "Under (H), path-products have mean 0, distinct path-products are uncorrelated, and "
-        "E[ω_p²] = Π E[w²] (Lemma 9).",
-        'EE[omega_p] = 0, quad EE[omega_p omega_(p prime)] = 0 " for " p != p prime, quad EE[omega_p^2] = product_(p in tilde(p)) EE[w_p^2]',
-        {
-            "architectures": Param(
-                [
-                    "dense(3) relu dense(3) relu dense(2) @ 3",
-                    "conv(2,2) relu conv(2,2,stride=2) relu flatten dense(2) @ 1x4x4",
-                ],
-                "tiny architectures 'ARCH @ SHAPE'",
-                arch_specs,
-            ),
-            "control_architectures": Param(
-                ["dense(3) relu add{identity | identity} dense(2) @ 3"],
-                "mutants with duplicated path-products",
-                arch_specs,
-            ),
-            "networks": networks(4000),
-        },
-        _paths_cells("sg.lemma9"),
-        _paths_parts,
-    ),
-    sg_claim(
-        "sg.lemma10",
-        "mc",
-        "With average-pooling inserted, distinct path-products still have mean 0 and are uncorrelated (Lemma 10).",
-        'EE[omega_p] = 0, quad EE[omega_p omega_(p prime)] = 0 " with average pooling"',
-        {
-            "architectures": Param(
-                [
-                    "conv(2,2,padding=circular) relu avgpool(2) flatten dense(2) @ 1x4x4",
-                    "conv(2,3,padding=circular) relu avgpool(2) conv(2,2) relu flatten dense(2) @ 1x4x4",
-                ],
-                "tiny architectures with average pooling",
-                arch_specs,
-            ),
-            "control_architectures": Param(
-                ["conv(2,2,padding=circular) relu avgpool(2,stride=1) globalavgpool dense(2) @ 1x4x4"],
-                "mutants: overlapping pools joined again (identical path-products)",
-                arch_specs,
-            ),
-            "networks": networks(4000),
-        },
-        _paths_cells("sg.lemma10"),
-        _paths_parts,
-    ),
-    sg_claim(
-        "sg.pathsum",
-        "identity",
-        "For a ReLU net, ∂ₓo equals the sum over all paths from x to o of the "
-        "path-product ω_p times the path's activity σ_p (proof of Theorem 3, after Balduzzi et al.).",
-        "partial_x o = sum_(p in cal(P)(x,o)) omega_p sigma_p",
-        {
-            "architectures": Param(PATHSUM_ARCHS, "tiny architectures 'ARCH @ SHAPE'", arch_specs),
-            "networks": networks(8),
-        },
-        _pathsum_cells,
-        _pathsum_parts,
-    ),
-]
+def lemma9(entry: Entry) -> Claim:
+    """Lemma 9: mean, second moment and correlation of path-products of tiny nets, per network."""
+    params = {
+        "architectures": Param(
+            [
+                "dense(3) relu dense(3) relu dense(2) @ 3",
+                "conv(2,2) relu conv(2,2,stride=2) relu flatten dense(2) @ 1x4x4",
+            ],
+            "tiny architectures 'ARCH @ SHAPE'",
+            arch_specs,
+        ),
+        "control_architectures": Param(
+            ["dense(3) relu add{identity | identity} dense(2) @ 3"],
+            "mutants with duplicated path-products",
+            arch_specs,
+        ),
+        "networks": networks(4000),
+    }
+    return entry.claim(params=params, make_cells=_paths_cells(entry.id), evaluate_parts=_paths_parts)
+
+
+def lemma10(entry: Entry) -> Claim:
+    """Lemma 10: the same with average pooling inserted."""
+    params = {
+        "architectures": Param(
+            [
+                "conv(2,2,padding=circular) relu avgpool(2) flatten dense(2) @ 1x4x4",
+                "conv(2,3,padding=circular) relu avgpool(2) conv(2,2) relu flatten dense(2) @ 1x4x4",
+            ],
+            "tiny architectures with average pooling",
+            arch_specs,
+        ),
+        "control_architectures": Param(
+            ["conv(2,2,padding=circular) relu avgpool(2,stride=1) globalavgpool dense(2) @ 1x4x4"],
+            "mutants: overlapping pools joined again (identical path-products)",
+            arch_specs,
+        ),
+        "networks": networks(4000),
+    }
+    return entry.claim(params=params, make_cells=_paths_cells(entry.id), evaluate_parts=_paths_parts)
+
+
+def pathsum(entry: Entry) -> Claim:
+    """The path sum equals autograd's gradient in float64 on tiny nets."""
+    params = {
+        "architectures": Param(PATHSUM_ARCHS, "tiny architectures 'ARCH @ SHAPE'", arch_specs),
+        "networks": networks(8),
+    }
+    return entry.claim(params=params, make_cells=_pathsum_cells, evaluate_parts=_pathsum_parts)
 
 
 @cell_kind("paths", doubling=True, per_network=True)

@@ -16,32 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theorycheck.claims._base import PK, SG, Cell, CellData, Claim, Part
-from theorycheck.claims._common import fixed_verdict_part
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
 from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import Param, int_range
+from theorycheck.claims._parts import fixed_verdict_part
 from theorycheck.properties import PROPERTIES, TOLERANCE, PropertyClaim
 
-__all__ = ["CLAIMS"]
-
-_KIND = {
-    "pk.lemmaB1": "inequality",
-    "pk.lemmaB2": "inequality",
-    "pk.lemmaB3": "inequality",
-    "pk.conv_bound": "attack",
-    "pk.lemmaB4": "inequality",
-    "pk.lemmaB5": "inequality",
-    "pk.lemmaB6": "identity",
-    "pk.pool_bounds": "inequality",
-    "pk.eq8": "identity",
-    "sg.eq9": "identity",
-    "sg.eq16": "identity",
-    "sg.eq5": "identity",
-    "pk.lemmaA1": "identity",
-    "pk.thmA3": "inequality",
-    "pk.thmA4": "identity",
-    "pk.thmA5": "inequality",
-}
+__all__ = ["format_counterexample", "property_cells", "property_parts", "search"]
 
 
 def property_cells(claim_id: str, pc: PropertyClaim, *, extra: dict[str, Any] | None = None) -> Any:
@@ -166,106 +147,13 @@ def property_parts(pc: PropertyClaim) -> Any:
     return evaluate
 
 
-def _claim(claim_id: str, statement: str, formula: str) -> Claim:
-    source = PK if claim_id.startswith("pk.") else SG
-    return Claim(
-        claim_id,
-        source,
-        _KIND[claim_id],
-        statement,
-        formula,
-        True,
-        {"max_examples": Param(300, "evaluations per search (random, hypothesis, gradient)", int_range(1, 1_000_000))},
-        property_cells(claim_id, PROPERTIES[claim_id]),
-        property_parts(PROPERTIES[claim_id]),
-    )
-
-
-CLAIMS: list[Claim] = [
-    _claim(
-        "pk.lemmaB1",
-        "(1) ReLU(a+b) ≤ ReLU(a)+ReLU(b); (2) W ⋆_s (X+R) = W ⋆_s X + W ⋆_s R for strided "
-        "convolution; (3) ‖ReLU(X)‖_F ≤ ‖X‖_F (Lemma B.1).",
-        '"ReLU"(a+b) <= "ReLU"(a) + "ReLU"(b), quad W star_s (X+R) = W star_s X + W star_s R, quad norm("ReLU"(X))_F <= norm(X)_F',
-    ),
-    _claim(
-        "pk.lemmaB2",
-        "a_i, b_i ≥ 0 ⇒ Σ a_i b_i ≤ (Σ a_i)(Σ b_i) (Lemma B.2).",
-        "a_i, b_i >= 0 => sum_i a_i b_i <= (sum_i a_i)(sum_i b_i)",
-    ),
-    _claim("pk.lemmaB3", "‖W ⋆ R‖_F ≤ ‖W‖_F ‖R‖_F (Lemma B.3).", "norm(W star R)_F <= norm(W)_F norm(R)_F"),
-    _claim(
-        "pk.conv_bound",
-        "A conv layer's input perturbation R needs ‖R‖_F ≥ κ/‖W‖_F to move its output by κ "
-        "(appendix A.3, which rests on Lemma B.3).",
-        "norm(R)_F >= kappa \\/ norm(W)_F",
-    ),
-    _claim(
-        "pk.lemmaB4",
-        "Max-pooling is subadditive: z(X+R) ≤ z(X) + z(R) (Lemma B.4, Assumption 4.3).",
-        "z(X+R) <= z(X) + z(R)",
-    ),
-    _claim("pk.lemmaB5", "L_p pooling is subadditive (Lemma B.5).", "norm(v(X+R))_p <= norm(v(X))_p + norm(v(R))_p"),
-    _claim(
-        "pk.lemmaB6",
-        "Average pooling is additive: Assumption 4.3 holds with equality (Lemma B.6).",
-        "z(X+R) = z(X) + z(R)",
-    ),
-    _claim(
-        "pk.pool_bounds",
-        "Pooling layers need ‖R‖_F ≥ κ/t (max, average) or κ/(t q^{2/p}) (L_p), with t "
-        "defined as √(number of pooled outputs), which makes ‖Z‖_F ≥ κ ⇒ some |z| ≥ κ/t true (the paper's main "
-        "text, absent from the appendix, defines t).",
-        "norm(R)_F >= kappa \\/ t, quad norm(R)_F >= kappa \\/ (t q^(2\\/p))",
-    ),
-    _claim(
-        "pk.eq8",
-        "sigm(x) = ½ tanh(x/2) + ½ and |tanh′|, |tanh″| ≤ 1 (eq. 8).",
-        '"sigm"(x) = 1/2 tanh(x\\/2) + 1/2, quad abs(tanh prime) <= 1, quad abs(tanh prime prime) <= 1',
-    ),
-    _claim(
-        "sg.eq9",
-        "Cross-entropy: ∂ₓL = (1−q_c)∂ₓf_c − Σ_{k≠c} q_k ∂ₓf_k = Σ_k q_k(∂ₓf_c − ∂ₓf_k) (eq. 9 and "
-        "eq. 10; both are −∂ₓL for L = −log q_c, the sign the paper's proof uses).",
-        "(1-q_c) partial_x f_c - sum_(k != c) q_k partial_x f_k = sum_k q_k (partial_x f_c - partial_x f_k)",
-    ),
-    _claim(
-        "sg.eq16",
-        "For p = q = 2: ‖∂ₓL‖₂² = Σ_{k,h} q_k q_h (∂ₓf_c − ∂ₓf_k)·(∂ₓf_c − ∂ₓf_h) (eq. 16).",
-        "norm(partial_x cal(L))_2^2 = sum_(k,h) q_k q_h (partial_x f_c - partial_x f_k) dot (partial_x f_c - partial_x f_h)",
-    ),
-    _claim(
-        "pk.lemmaA1",
-        "Linear classifier with f(x) = c and f(x+q) = c′ ≠ c: some α ∈ (0, 1), given by eq. 7, makes the scores of c "
-        "and c′ equal at x + αq (Lemma A.1).",
-        "alpha = ((w_(c prime) - w_c) dot x + b_(c prime) - b_c) \\/ ((w_c - w_(c prime)) dot q) in (0, 1)",
-    ),
-    _claim(
-        "pk.thmA3",
-        "Linear classifier: Δadv(x; f) ≥ min_{c′≠c} |(w_c′−w_c)·x + b_c′−b_c| / ‖w_c′−w_c‖, checked against the exact "
-        "minimal perturbation (a convex QP per target class, solved exactly) (Theorem A.3).",
-        'Delta_"adv"(x; f) >= min_(c prime != c) abs((w_(c prime) - w_c) dot x + b_(c prime) - b_c) \\/ norm(w_(c prime) - w_c)',
-    ),
-    _claim(
-        "pk.thmA4",
-        "The bound of A.3 is tight; for f(x) = argmax_i x_i the theorem states Δadv(x; f) = min_{c′≠c} |x_c′ − x_c| "
-        "(Theorem A.4). Both the tightness and the stated value are checked.",
-        'Delta_"adv"(x; f) = min_(c prime != c) abs(x_(c prime) - x_c)',
-    ),
-    _claim(
-        "pk.thmA5",
-        "MLP with activations satisfying |g′| ≤ A, |g″| ≤ B: Algorithm A.1's M (and N) bound every second (and "
-        "first) partial derivative of every output (Theorem A.5), checked against torch Hessians and Jacobians for "
-        "tanh, sigmoid and softplus MLPs of depth 1-3.",
-        "abs(partial^2 h_L^((i)) \\/ partial x_k partial x_l) <= M, quad abs(partial h_L^((i)) \\/ partial x_k) <= N",
-    ),
-    _claim(
-        "sg.eq5",
-        "ε_p = ε_∞ d^{1/p}; eq. 17: ε_p = ε‖x‖₂ d^{1/p−1/2} keeps the SNR ‖x‖₂/‖δ‖₂ fixed across p "
-        "and d (eq. 5, eq. 17).",
-        "epsilon_p = epsilon_oo d^(1\\/p), quad epsilon_p = epsilon norm(x)_2 d^(1\\/p - 1\\/2)",
-    ),
-]
+def search(entry: Entry) -> Claim:
+    """A catalogue identity or inequality: its properties (``theorycheck.properties.PROPERTIES``) searched."""
+    pc = PROPERTIES[entry.id]
+    params = {
+        "max_examples": Param(300, "evaluations per search (random, hypothesis, gradient)", int_range(1, 1_000_000))
+    }
+    return entry.claim(params=params, make_cells=property_cells(entry.id, pc), evaluate_parts=property_parts(pc))
 
 
 @cell_kind("property")

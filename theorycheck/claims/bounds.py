@@ -1,4 +1,5 @@
-"""pk.fc_bound and pk.chain: Peck et al.'s robustness lower bounds against minimal-norm attacks.
+"""Robustness lower bounds against the smallest perturbation an attack finds: Peck et al.'s Taylor bound
+(pk.fc_bound) and chained bound (pk.chain).
 
 Two kinds of evidence per claim:
 
@@ -21,14 +22,14 @@ import numpy as np
 import pandas as pd
 
 from theorycheck.attacks._robustness import rule_columns
-from theorycheck.claims import properties as _props
-from theorycheck.claims._base import PK, Cell, CellData, Claim, Part
-from theorycheck.claims._common import fixed_verdict_part
+from theorycheck.claims import searches as _props
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
 from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import Param, arch_specs, int_range, network_count, split_spec
+from theorycheck.claims._parts import fixed_verdict_part
 from theorycheck.properties import PROPERTIES
 
-__all__ = ["CLAIMS"]
+__all__ = ["chain", "fc_bound"]
 
 #: relative slack for "bound > attack": the bisection's precision (2⁻⁶⁰) and float64 round-off
 RATIO_SLACK = 1e-9
@@ -131,45 +132,22 @@ def _params(archs: list[str]) -> dict[str, Param]:
     }
 
 
-CLAIMS: list[Claim] = [
-    Claim(
-        "pk.fc_bound",
-        PK,
-        "attack",
-        "Appendix A.2: for a smooth MLP h_L followed by a linear classifier, any perturbation r that changes "
-        "the class has ‖r‖ ≥ (√(‖J‖² + 2M√n κ) − ‖J‖)/(M√n), where J is h_L's Jacobian at x, n its width, "
-        "κ the Theorem A.3 distance in feature space and M 'a real number bounding the absolute value of all "
-        "second-order derivatives of h_L'. The proof's step ‖ε‖ ≤ (M/2)√n‖r‖² needs more than that: with "
-        "entrywise M, |rᵀ∇²h_i r| ≤ M‖r‖₁² ≤ M d‖r‖² (a factor d is missing); Algorithm A.1's M, built from "
-        "row sums, bounds rᵀ∇²h_i r/‖r‖∞² and makes the step valid. Both versions are checked.",
-        "norm(r) >= (sqrt(norm(J)^2 + 2 M sqrt(n) kappa) - norm(J)) / (M sqrt(n))",
-        True,
-        _params(["dense(16) tanh dense(16) tanh dense(4) @ 8", "dense(16) softplus dense(4) @ 8"]),
-        _cells("pk.fc_bound", "fc"),
-        _parts("pk.fc_bound", "fc"),
-    ),
-    Claim(
-        "pk.chain",
-        PK,
-        "attack",
-        "End to end: the layer-by-layer lower bound (softmax bound of A.3, then back through dense layers "
-        "(Taylor, A.2, or ‖W‖₂), conv layers (κ/‖W‖_F, A.3), pooling (κ/t, A.4) and 1-Lipschitz activations) "
-        "never exceeds the smallest adversarial perturbation that a minimal-norm attack finds. Reported per "
-        "input as bound/attack, with each layer rule checked along the attack.",
-        'Delta_"adv"(x) >= kappa_0, quad kappa_(l-1) = kappa_l \\/ L_l',
-        True,
-        _params(
-            [
-                "conv(4,2,stride=2) relu conv(8,2,stride=2) relu flatten dense(3) @ 1x8x8",
-                "conv(4,3,padding=circular) relu avgpool(2) conv(8,3,padding=circular) relu globalavgpool dense(3) "
-                "@ 1x8x8",
-                "dense(16) tanh dense(16) tanh dense(4) @ 8",
-            ]
-        ),
-        _cells("pk.chain", "chain"),
-        _parts("pk.chain", "chain"),
-    ),
-]
+def fc_bound(entry: Entry) -> Claim:
+    """Appendix A.2's Taylor bound, with M as stated and with Algorithm A.1's M, against minimal-norm attacks."""
+    params = _params(["dense(16) tanh dense(16) tanh dense(4) @ 8", "dense(16) softplus dense(4) @ 8"])
+    return entry.claim(params=params, make_cells=_cells(entry.id, "fc"), evaluate_parts=_parts(entry.id, "fc"))
+
+
+def chain(entry: Entry) -> Claim:
+    """The layer-by-layer chained bound of a whole network against minimal-norm attacks, each rule checked."""
+    params = _params(
+        [
+            "conv(4,2,stride=2) relu conv(8,2,stride=2) relu flatten dense(3) @ 1x8x8",
+            "conv(4,3,padding=circular) relu avgpool(2) conv(8,3,padding=circular) relu globalavgpool dense(3) @ 1x8x8",
+            "dense(16) tanh dense(16) tanh dense(4) @ 8",
+        ]
+    )
+    return entry.claim(params=params, make_cells=_cells(entry.id, "chain"), evaluate_parts=_parts(entry.id, "chain"))
 
 
 @cell_kind("bound")

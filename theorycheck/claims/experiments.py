@@ -1,4 +1,5 @@
-"""Simon-Gabriel et al. (2019): the experiments of Section 4 at initialisation (Figures 1 and 3)."""
+"""Empirical comparisons the theory does not cover: the experiments of Section 4 of Simon-Gabriel et al. (2019) at
+initialisation (Figure 1: max-pooling CNNs; Figure 3: pooling variants)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from theorycheck.claims._base import Cell, CellData, Claim, Part
-from theorycheck.claims._common import (
-    less_than_part,
-    sample_cell,
-    scaling_part,
-)
+from theorycheck.claims._archs import networks
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
 from theorycheck.claims._params import (
     Param,
     positive_float,
@@ -20,10 +17,10 @@ from theorycheck.claims._params import (
     positive_int_list,
     sweep,
 )
-from theorycheck.claims._sg import col, networks, sg_claim
+from theorycheck.claims._parts import Sample, less_than_part, sample_cell, scaling_part
 from theorycheck.stats import log_ratio
 
-__all__ = ["CLAIMS"]
+__all__ = ["fig1", "fig3"]
 
 
 # -- sg.fig1 and sg.fig3: the papers' experiments at initialisation -------------------------
@@ -54,16 +51,24 @@ def _fig1_cells(p: dict[str, Any]) -> list[Cell]:
     return out
 
 
+def _fig1_samples(p: dict[str, Any], data: CellData, role: str, value: Any) -> list[Sample]:
+    out = []
+    for r in p["resolutions"]:
+        d = 3 * r * r
+        values = np.asarray(value(data[f"{role}/r={r}"]), dtype=np.float64)
+        out.append(Sample(values, float(d), label=f"r={r}", row={"r": r, "d": d}))
+    return out
+
+
 def _fig1_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
-    cells = [(3 * r * r, f"{role}/r={r}") for r in p["resolutions"]]
+    l1 = _fig1_samples(p, data, role, lambda df: df["loss.l1"].to_numpy())
+    gain = _fig1_samples(p, data, role, lambda df: np.maximum(df["fgsm_gain"].to_numpy(), 1e-300))
     return [
-        scaling_part("E‖∂ₓL‖₁ ∝ √d", "empirical (max-pooling is outside the theory)", data, cells, col("loss.l1"), 0.5),
+        scaling_part("E‖∂ₓL‖₁ ∝ √d", "empirical (max-pooling is outside the theory)", l1, 0.5),
         scaling_part(
             f"FGSM vulnerability at ε = {p['epsilon']:g} ∝ √d",
             "loss increase L(x + ε sign ∂ₓL) − L(x), per network",
-            data,
-            cells,
-            lambda df, d: np.maximum(df["fgsm_gain"].to_numpy(), 1e-300),
+            gain,
             0.5,
         ),
     ]
@@ -110,39 +115,23 @@ def _fig3_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
     return parts
 
 
-CLAIMS: list[Claim] = [
-    sg_claim(
-        "sg.fig1",
-        "scaling",
-        "Section 4.1 network at initialisation (8 conv-ReLU layers, 2×2 max-pools after "
-        "layers 2, 4, 6, a final max-pool to 1 px, 12 logits; dilation growing with the resolution): E‖∂ₓL‖₁ and "
-        "the FGSM vulnerability at ε = 0.006 grow like √d. Empirical: no theorem covers max-pooling.",
-        'EE norm(nabla_x cal(L))_1 prop d^(1\\/2), quad EE[cal(L)(x + epsilon "sign" nabla_x cal(L)) - cal(L)(x)] prop d^(1\\/2)',
-        {
-            "resolutions": Param([16, 32, 64], "resolutions (paper: 32, 64, 128, 256)", sweep(2)),
-            "dilations": Param(
-                [1, 2, 4], "dilation per resolution, ∝ resolution (paper: 1, 2, 4, 8)", positive_int_list
-            ),
-            "channels": Param(8, "channels (paper: 64)", positive_int),
-            "epsilon": Param(0.006, "FGSM step", positive_float),
-            "networks": networks(1000),
-        },
-        _fig1_cells,
-        _fig1_parts,
-    ),
-    sg_claim(
-        "sg.fig3",
-        "mc",
-        "Section 4.3 network at initialisation (6 conv-ReLU layers, a stride-2 pooling after every "
-        "2nd conv, a final average-pool to 1 px): with average-pooling the gradients are smaller than with strided "
-        "or max-pooling layers.",
-        'EE norm(nabla_x cal(L))_1^"avg" < EE norm(nabla_x cal(L))_1^"strided", quad EE norm(nabla_x cal(L))_1^"avg" < EE norm(nabla_x cal(L))_1^"max"',
-        {
-            "resolution": Param(16, "resolution (paper: 32)", positive_int),
-            "channels": Param(8, "channels (paper: 64)", positive_int),
-            "networks": networks(2000),
-        },
-        _fig3_cells,
-        _fig3_parts,
-    ),
-]
+def fig1(entry: Entry) -> Claim:
+    """Figure 1 at initialisation: E‖∂ₓL‖₁ and the FGSM vulnerability against the resolution."""
+    params = {
+        "resolutions": Param([16, 32, 64], "resolutions (paper: 32, 64, 128, 256)", sweep(2)),
+        "dilations": Param([1, 2, 4], "dilation per resolution, ∝ resolution (paper: 1, 2, 4, 8)", positive_int_list),
+        "channels": Param(8, "channels (paper: 64)", positive_int),
+        "epsilon": Param(0.006, "FGSM step", positive_float),
+        "networks": networks(1000),
+    }
+    return entry.claim(params=params, make_cells=_fig1_cells, evaluate_parts=_fig1_parts)
+
+
+def fig3(entry: Entry) -> Claim:
+    """Figure 3 at initialisation: average pooling against strided and max-pooling layers."""
+    params = {
+        "resolution": Param(16, "resolution (paper: 32)", positive_int),
+        "channels": Param(8, "channels (paper: 64)", positive_int),
+        "networks": networks(2000),
+    }
+    return entry.claim(params=params, make_cells=_fig3_cells, evaluate_parts=_fig3_parts)

@@ -1,4 +1,5 @@
-"""theorycheck's own claims beyond the papers' hypotheses (H), IDs ``tc.*``.
+"""A limit in the width checked against the infinite-width kernel level: theorycheck's own claim beyond the
+papers' hypotheses (H), ``tc.kernel_width``.
 
 ``tc.kernel_width``: hypothesis H1 (ReLU gates independent of the weights) is
 not exact. The infinite-width (NNGP) kernel gives the exact large-width limit
@@ -16,18 +17,17 @@ import numpy as np
 import torch
 from scipy import optimize
 
-from theorycheck.claims._base import Cell, CellData, Claim, Part
-from theorycheck.claims._common import fixed_verdict_part, sample_cell, supported_decision
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
 from theorycheck.claims._params import Param, even_positive_int, network_count, nonnegative_int, sweep
+from theorycheck.claims._parts import fixed_verdict_part, sample_cell, supported_decision
 from theorycheck.sampler._rng import STREAM_FIXED_INPUT, block_generator
 from theorycheck.stats import Margins, decide, mean_ci
 from theorycheck.theory import kernel_predict, predict
 
-__all__ = ["CLAIMS"]
+__all__ = ["kernel_width"]
 
 #: the kernel level is exact; 1% is the resolution this check asks of the Monte Carlo limit
 KERNEL_MARGINS = Margins("relative", margin=0.01, band=0.05)
-THEORYCHECK = "theorycheck (beyond the papers: infinite-width kernel, Lee et al. 2018; Novak et al. 2019)"
 
 
 def _arch(width: int, pooled: bool) -> str:
@@ -173,24 +173,12 @@ def _parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
     return parts
 
 
-CLAIMS: list[Claim] = [
-    Claim(
-        "tc.kernel_width",
-        THEORYCHECK,
-        "mc",
-        "For the average-pooled net of Theorem 6 (conv 3×3 circular, ReLU, conv, ReLU, 2×2 average pooling, dense), "
-        "the Monte Carlo d·E[(∂f/∂x_i)²] at a fixed input converges, as the width grows, to the infinite-width "
-        "kernel prediction ∂²K/∂x_i∂x′_i, which differs from the (H) prediction.",
-        "d dot EE[(partial f \\/ partial x_i)^2] -> d dot partial_(x_i) partial_(x prime_i) K(x, x prime)"
-        '|_(x prime = x) " as width" -> oo',
-        True,
-        {
-            "widths": Param([4, 8, 16, 32, 64], "channel counts (the fit K∞ + c/width needs three)", sweep(3)),
-            "resolution": Param(12, "input resolution (even)", even_positive_int),
-            "input_seed": Param(0, "seed of the fixed input", nonnegative_int),
-            "networks": Param(8000, "networks per width", network_count),
-        },
-        _cells,
-        _parts,
-    )
-]
+def kernel_width(entry: Entry) -> Claim:
+    """Theorem 6's pooled net: the Monte Carlo limit in the width against the kernel level and (H)."""
+    params = {
+        "widths": Param([4, 8, 16, 32, 64], "channel counts (the fit K∞ + c/width needs three)", sweep(3)),
+        "resolution": Param(12, "input resolution (even)", even_positive_int),
+        "input_seed": Param(0, "seed of the fixed input", nonnegative_int),
+        "networks": Param(8000, "networks per width", network_count),
+    }
+    return entry.claim(params=params, make_cells=_cells, evaluate_parts=_parts)

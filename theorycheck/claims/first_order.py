@@ -1,4 +1,5 @@
-"""sg.lemma1 and sg.prop2: first-order attack statements, checked as scaling laws in ε.
+"""First-order attack statements checked as scaling laws in ε, per network: Lemma 1 and Proposition 2 of
+Simon-Gabriel et al. (2019).
 
 Per network (float64), over ε from 1e-1 to 1e-10: the first-order error of an
 ℓp attack, ``e(ε) = |ΔL(ε)/(ε‖∂ₓL‖_q) − 1|``, must shrink like ε (Lemma 1), and
@@ -20,12 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theorycheck.claims._base import SG, Cell, CellData, Claim, Part
-from theorycheck.claims._common import EXPONENT, mean_part
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
 from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import Param, arch_specs, network_count, positive_float, split_spec
+from theorycheck.claims._parts import EXPONENT, mean_part
 
-__all__ = ["CLAIMS", "scan_rows"]
+__all__ = ["lemma1", "prop2", "scan_rows"]
 
 FLOOR_FACTOR = 10.0
 MIN_POINTS = 4
@@ -128,8 +129,8 @@ def _parts(which: str) -> Any:
                     f"{what} ∝ ε^{target:g}, {label}, {spec}{mutant}",
                     f"per-network slope of log {what} on log ε, fitted from ε ≤ {p['eps_max']:g} down to "
                     f"the point where the values fall to {FLOOR_FACTOR:g}× their float64 rounding bound "
-                    f"(median smallest ε used {np.nanmedian(df[f'floor_eps_{name}']):.2g}); {int(ok.sum())} of {len(slopes)} "
-                    "networks had enough points",
+                    f"(median smallest ε used {np.nanmedian(df[f'floor_eps_{name}']):.2g}); "
+                    f"{int(ok.sum())} of {len(slopes)} networks had enough points",
                     slopes[ok],
                     target,
                     EXPONENT,
@@ -168,40 +169,22 @@ _PARAMS = {
     "eps_max": Param(1e-3, "largest ε in the fit (the first-order regime)", positive_float),
 }
 
-CLAIMS: list[Claim] = [
-    Claim(
-        "sg.lemma1",
-        SG,
-        "attack",
-        "At first order in ε, the worst ε-sized ℓp attack raises the loss by ε‖∂ₓL‖_q (Lemma 1): for p = ∞ "
-        "(δ = ε sign g) and p = 2 (δ = ε g/‖g‖₂) the ratio of the actual loss increase to ε‖g‖_q tends to 1, "
-        "and its error shrinks like ε.",
-        "cal(L)(x + epsilon delta) - cal(L)(x) = epsilon norm(nabla_x cal(L))_q + O(epsilon^2)",
-        True,
-        dict(_PARAMS),
-        _cells("sg.lemma1"),
-        _parts("lemma1"),
-    ),
-    Claim(
-        "sg.prop2",
-        SG,
-        "scaling",
-        "The adversarially augmented loss ½(L(x) + L(x+εδ)) equals the penalised loss L + (ε/2)‖∂ₓL‖_q up to "
-        "O(ε²) (Proposition 2): the gap has slope 2 against ε on a log-log scale.",
-        "1/2 (cal(L)(x) + cal(L)(x + epsilon delta)) = cal(L)(x) + epsilon/2 norm(nabla_x cal(L))_q + O(epsilon^2)",
-        True,
-        dict(_PARAMS),
-        _cells("sg.prop2"),
-        _parts("prop2"),
-    ),
-]
+
+def lemma1(entry: Entry) -> Claim:
+    """Lemma 1: the first-order loss increase of the worst ε-sized ℓp attack, per network, as ε → 0."""
+    return entry.claim(params=dict(_PARAMS), make_cells=_cells(entry.id), evaluate_parts=_parts("lemma1"))
+
+
+def prop2(entry: Entry) -> Claim:
+    """Proposition 2: the augmented and the penalised loss agree to O(ε²), per network."""
+    return entry.claim(params=dict(_PARAMS), make_cells=_cells(entry.id), evaluate_parts=_parts("prop2"))
 
 
 @cell_kind("epsilon")
 def epsilon_rows(cell: Cell, context: CellContext) -> CellOutput:
     """First-order ε scans per network (Lemma 1, Proposition 2)."""
     params = cell.params
-    from theorycheck.claims.attacks import scan_rows
+    from theorycheck.claims.first_order import scan_rows
 
     rows = scan_rows(
         params["arch"],

@@ -1,4 +1,5 @@
-"""Simon-Gabriel et al. (2019): graph facts decided exactly, Lemma 7, Lemma 8 and the symmetry assumption (S)."""
+"""Graph facts, decided exactly from the architecture: Lemma 7, Lemma 8 and the symmetry assumption (S) of
+Simon-Gabriel et al. (2019), and the graph cell kind that computes them."""
 
 from __future__ import annotations
 
@@ -8,13 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theorycheck.claims._base import Cell, CellData, Claim, Part
-from theorycheck.claims._common import (
-    CONSTANT,
-    exact_part,
-    fixed_verdict_part,
-    sample_cell,
-)
+from theorycheck.claims._archs import ID_EXACT
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
 from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import (
     Param,
@@ -24,12 +20,17 @@ from theorycheck.claims._params import (
     positive_int,
     split_spec,
 )
-from theorycheck.claims._sg import ID_EXACT, sg_claim
+from theorycheck.claims._parts import (
+    CONSTANT,
+    exact_part,
+    fixed_verdict_part,
+    sample_cell,
+)
 from theorycheck.graph import parse_input_shape
 from theorycheck.stats import decide
 from theorycheck.theory import predict
 
-__all__ = ["CLAIMS"]
+__all__ = ["graph_row", "lemma7", "lemma8", "symmetry", "symmetry_judgement", "symmetry_part"]
 
 
 # -- graph claims: sg.lemma7, sg.lemma8, sg.symmetry -----------------------------------------
@@ -196,6 +197,45 @@ def _map_part(p: dict[str, Any], data: CellData, role: str) -> Part:
     return part
 
 
+def symmetry_judgement(row: Any, expect: str, *, zero_spread: float | None = None) -> tuple[str, str]:
+    """The verdict of Section 3.2's statement on one graph (a ``graph`` cell's row): (S) holds ``"exact"``ly,
+    ``"almost"`` (fails at the borders only, the interior uniform), or the boundary effect is ``"alleviated"``
+    (a Lemma 8 spread below zero padding's, ``zero_spread``)."""
+    spread = float(row["lemma8_spread"])
+    cv = row["coord_var_spread"]
+    facts = f"(S) {'holds' if row['symmetric'] else 'fails'}; Lemma 8 relative spread (max−min)/mean = {spread:.3g}" + (
+        "" if cv is None or cv != cv else f", predicted E[(∂f/∂x_i)²] map spread = {cv:.3g}"
+    )
+    if expect == "exact":
+        verdict = "verified" if row["symmetric"] else "refuted"
+        return verdict, facts + ("" if row["symmetric"] else " — a counterexample to exact symmetry")
+    if expect == "almost":
+        interior = bool(row["interior_uniform"])
+        verdict = (
+            "approximate" if (not row["symmetric"] and interior) else ("verified" if row["symmetric"] else "refuted")
+        )
+        return verdict, facts + f"; interior (away from the borders) uniform: {interior}"
+    assert zero_spread is not None
+    verdict = "verified" if (row["symmetric"] or spread < zero_spread) else "refuted"
+    tail = "" if verdict == "verified" else ": the boundary effect is larger, not alleviated"
+    return verdict, facts + f"; zero padding's Lemma 8 spread is {zero_spread:.3g}" + tail
+
+
+def symmetry_part(what: str, rows: list[tuple[str, Any]]) -> Part:
+    """(S) at every graph of ``rows`` (``(label, graph row)``), decided exactly: one part, refuted where it fails."""
+    judged = [(label, *symmetry_judgement(row, "exact")) for label, row in rows]
+    broken = [label for label, verdict, _ in judged if verdict == "refuted"]
+    table = [
+        {"point": label, "symmetric": bool(row["symmetric"]), "lemma8 spread": float(row["lemma8_spread"])}
+        for label, row in rows
+    ]
+    text = f"(S) fails at {', '.join(broken)}" if broken else f"(S) holds at {what}"
+    verdict = "refuted" if broken else "verified"
+    return fixed_verdict_part(
+        f"(S) holds ({what})", "decided exactly from the path degrees (Lemma 8 sums)", verdict, text, table
+    )
+
+
 def _symmetry_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
     rows = {name: data[f"graph/{name}"].iloc[0] for name in SYMMETRY_CASES}
     parts = []
@@ -211,82 +251,43 @@ def _symmetry_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
             ),
             _map_part(p, data, role),
         ]
+    zero = float(rows["CNN, zero padding"]["lemma8_spread"])
     for name, (arch, _, expect) in SYMMETRY_CASES.items():
         r = rows[name]
-        spread = float(r["lemma8_spread"])
-        cv = r["coord_var_spread"]
-        facts = (
-            f"(S) {'holds' if r['symmetric'] else 'fails'}; Lemma 8 relative spread (max−min)/mean = {spread:.3g}"
-            + ("" if cv is None or cv != cv else f", predicted E[(∂f/∂x_i)²] map spread = {cv:.3g}")
-        )
-        if expect == "exact":
-            verdict = "verified" if r["symmetric"] else "refuted"
-            text = facts + ("" if r["symmetric"] else " — a counterexample to exact symmetry")
-        elif expect == "almost":
-            interior = bool(r["interior_uniform"])
-            verdict = (
-                "approximate" if (not r["symmetric"] and interior) else ("verified" if r["symmetric"] else "refuted")
-            )
-            text = facts + f"; interior (away from the borders) uniform: {interior}"
-        else:
-            zero = float(rows["CNN, zero padding"]["lemma8_spread"])
-            verdict = "verified" if (r["symmetric"] or spread < zero) else "refuted"
-            text = (
-                facts
-                + f"; zero padding's Lemma 8 spread is {zero:.3g}"
-                + ("" if verdict == "verified" else ": the boundary effect is larger, not alleviated")
-            )
-        parts.append(
-            fixed_verdict_part(
-                f"{name}: {expect}",
-                arch,
-                verdict,
-                text,
-                [{"case": name, "symmetric": bool(r["symmetric"]), "spread": spread}],
-            )
-        )
+        verdict, text = symmetry_judgement(r, expect, zero_spread=zero)
+        table = [{"case": name, "symmetric": bool(r["symmetric"]), "spread": float(r["lemma8_spread"])}]
+        parts.append(fixed_verdict_part(f"{name}: {expect}", arch, verdict, text, table))
     parts.append(_map_part(p, data, role))
     return parts
 
 
-CLAIMS: list[Claim] = [
-    sg_claim(
-        "sg.lemma7",
-        "graph",
-        "On any DAG, Σ_x Σ_{p∈P(x,o)} Π_{p∈p̃} 1/d_p = 1, with d_p the in-degree (Lemma 7).",
-        "sum_x sum_(p in cal(P)(x,o)) product_(p in tilde(p)) 1\\/d_p = 1",
-        {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", arch_specs)},
-        _graph_cells("sg.lemma7", "architectures"),
-        _lemma7_parts,
-    ),
-    sg_claim(
-        "sg.lemma8",
-        "graph",
-        "Under the symmetry assumption (S), each input's own sum equals 1/d (Lemma 8).",
-        'sum_(p in cal(P)(x,o)) product_(p in tilde(p)) 1\\/d_p = 1\\/d " for every input " x',
-        {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", arch_specs)},
-        _graph_cells("sg.lemma7", "architectures"),
-        _lemma8_parts,
-    ),
-    sg_claim(
-        "sg.symmetry",
-        "graph",
-        "Section 3.2: (S) holds exactly for fully connected nets; almost for CNNs, up to "
-        "boundary effects that periodic or mirror padding alleviates; and exactly for strided layers if the "
-        "layer size is a multiple of the stride.",
-        'cal(D)(x,o) = cal(D)(x prime,o) " for all inputs " x, x prime',
-        {
-            "resolution": Param(16, "image resolution (a multiple of 2)", positive_int),
-            "map_networks": Param(4000, "networks for the Monte Carlo map of the zero-padded CNN", network_count),
-            "map_batches": Param(8, "independent batches (replicates) for the map's CI", int_range(2, 1000)),
-        },
-        _symmetry_cells,
-        _symmetry_parts,
-    ),
-]
+def lemma7(entry: Entry) -> Claim:
+    """Lemma 7 on every architecture, with the real in-degrees (the mutant: nominal ones)."""
+    params = {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", arch_specs)}
+    return entry.claim(
+        params=params, make_cells=_graph_cells("sg.lemma7", "architectures"), evaluate_parts=_lemma7_parts
+    )
 
 
-def _graph_row(arch: str, shape: str) -> dict[str, Any]:
+def lemma8(entry: Entry) -> Claim:
+    """Lemma 8 where (S) holds (the mutant: where it fails); the graph cells are Lemma 7's."""
+    params = {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", arch_specs)}
+    return entry.claim(
+        params=params, make_cells=_graph_cells("sg.lemma7", "architectures"), evaluate_parts=_lemma8_parts
+    )
+
+
+def symmetry(entry: Entry) -> Claim:
+    """Section 3.2's statements on (S), case by case, and the Monte Carlo map of the zero-padded CNN."""
+    params = {
+        "resolution": Param(16, "image resolution (a multiple of 2)", positive_int),
+        "map_networks": Param(4000, "networks for the Monte Carlo map of the zero-padded CNN", network_count),
+        "map_batches": Param(8, "independent batches (replicates) for the map's CI", int_range(2, 1000)),
+    }
+    return entry.claim(params=params, make_cells=_symmetry_cells, evaluate_parts=_symmetry_parts)
+
+
+def graph_row(arch: str, shape: str) -> dict[str, Any]:
     from theorycheck.theory import lemma7_sum, predict
 
     p = predict(arch, shape)
@@ -320,8 +321,8 @@ def _graph_row(arch: str, shape: str) -> dict[str, Any]:
 
 
 @cell_kind("graph")
-def graph_rows(cell: Cell, context: CellContext) -> CellOutput:
+def graph_cell(cell: Cell, context: CellContext) -> CellOutput:
     """One row of exact graph facts (Lemma 7, Lemma 8, (S), the (H) map)."""
     params = cell.params
     parse_input_shape(params["input"])
-    return pd.DataFrame([_graph_row(params["arch"], params["input"])]), {"precision": "fp64 (exact)"}, {}
+    return pd.DataFrame([graph_row(params["arch"], params["input"])]), {"precision": "fp64 (exact)"}, {}

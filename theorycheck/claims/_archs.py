@@ -1,14 +1,13 @@
-"""Shared pieces of the Simon-Gabriel et al. claims (``sg.*``): architectures, column readers, registration."""
+"""Shared pieces of the catalogue's claims: the papers' architectures, column readers, common parameters."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from theorycheck.claims._base import SG, Claim
 from theorycheck.claims._params import Param, network_count, sweep
 
-__all__ = ["DIMS", "ID_EXACT", "RES", "ROLES", "cnn", "col", "coord_size", "fc", "networks", "sg_claim"]
+__all__ = ["DIMS", "ID_EXACT", "RES", "ROLES", "cnn", "col", "coord_size", "fc", "networks"]
 
 ROLES = ("main", "control")
 ID_EXACT = 1e-12  # identities of the graph, in float64
@@ -52,19 +51,6 @@ def col(name: str) -> Any:
 
 def networks(default: int) -> Param:
     return Param(default, "networks per cell", network_count)
-
-
-def sg_claim(
-    id_: str,
-    kind: str,
-    statement: str,
-    formula: str,
-    params: dict[str, Param],
-    cells: Any,
-    parts: Any,
-    source: str = SG,
-) -> Claim:
-    return Claim(id_, source, kind, statement, formula, True, params, cells, parts)
 
 
 DIMS = Param([64, 256, 1024, 4096], "input dimensions d", sweep(2))
