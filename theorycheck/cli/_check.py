@@ -9,9 +9,10 @@ import sys
 import time
 from typing import Any
 
+from theorycheck.cli._args import network_count, nonnegative_int
 from theorycheck.errors import TheorycheckError
 
-__all__ = ["add_check_parser"]
+__all__ = ["add_check"]
 
 _DESCRIPTION = """\
 Check one claim about a family of architectures: a scaling law (--slope) or a value at every grid point
@@ -64,7 +65,7 @@ def _slope(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number or H") from None
 
 
-def add_check_parser(sub: Any, *, network_count: Any, nonnegative_int: Any) -> None:
+def add_check(sub: Any) -> None:
     """The ``check`` subcommand's arguments."""
     c = sub.add_parser(
         "check",
