@@ -129,3 +129,24 @@ def test_value_claims_check_their_prediction_at_every_point() -> None:
         value("mine.v", arch=MLP, input="{d}", sweep={"d": [64, 128], "w": 4}, predicted="1/(d-64)")
     with pytest.raises(TheorycheckError, match="a value claim takes predicted, not slope"):
         value("mine.v", arch=MLP, input="{d}", sweep={"d": [64, 128], "w": 4}, slope=-1, predicted="2/d")
+
+
+def test_a_sweep_name_read_only_by_an_expression_is_used() -> None:
+    """The pool size n of Theorem 6's pair appears only in ``against``: it is used, not refused; a name that nothing
+    reads still is, naming the expressions too."""
+    from theorycheck.claims import ratio
+
+    claim = ratio(
+        "mine.pool_ratio",
+        arch="conv(4,3,padding=circular) relu avgpool({s}) flatten dense(2)",
+        baseline={"arch": "conv(4,3,stride={s},padding=circular) relu flatten dense(2)"},
+        input="3x12x12",
+        sweep={"s": [2, 3], "n": [4, 9]},
+        zip=True,
+        against="n",
+        slope=-1,
+    )
+    names = [c.name for c in claim.cells(claim.resolve({}, claim.id))]
+    assert names[:2] == ["main/treated/s=2,n=4", "main/treated/s=3,n=9"]
+    with pytest.raises(TheorycheckError, match=r"sweep\.k: no placeholder \{k\}.*nor against, predicted or scale"):
+        scaling("mine.unused", arch="dense(8) relu dense(1)", input="{d}", sweep={"d": [4, 8], "k": 3}, slope=-1)

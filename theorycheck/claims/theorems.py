@@ -246,7 +246,7 @@ def theorem_claim(
 
 
 # -- a user's family in a study file ----------------------------------------------------------------------------
-_FAMILY_FIELDS = ("arch", "input", "sweep", "zip", "networks", "margin", "band", "control")
+_FAMILY_FIELDS = ("arch", "input", "sweep", "zip", "label", "networks", "margin", "band", "control")
 #: graph theorems: the family's architectures become the claim's ``architectures`` list
 GRAPH_THEOREMS = ("sg.lemma7", "sg.lemma8", "sg.pathsum")
 #: the negative control of (S) on a family: a graph where (S) fails (zero padding, 5x5), which the check must flag

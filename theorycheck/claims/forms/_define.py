@@ -151,6 +151,7 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
         bool(fields.get("zip", False)),
         where,
         label,
+        strict=False,
         module=module,
     )
     allowed = set(family.sweep) | set(DERIVED)
@@ -206,6 +207,8 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
     loss_class = fields.get("loss_class", "random")
     if not (loss_class in ("random", "argmax") or (isinstance(loss_class, int) and not isinstance(loss_class, bool))):
         raise _fail(where, "loss_class", f"must be random, argmax or a class index, got {loss_class!r}")
+    read = [e for e in (against, scale, predicted) if isinstance(e, Expression)]
+    family.check_sweep_used(also=[n for e in read for n in e.names], elsewhere="against, predicted or scale")
     statement = fields.get("statement") or ""
     if not isinstance(statement, str):
         raise _fail(where, "statement", f"must be a string, got {statement!r}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -118,6 +118,24 @@ class Family:
     module: str | None = None
 
     def __post_init__(self) -> None:
+        self._validate()
+        if self.strict:
+            self.check_sweep_used()
+
+    def check_sweep_used(self, *, also: Iterable[str] = (), elsewhere: str = "") -> None:
+        """Refuse a sweep name that nothing uses: no placeholder of arch, input or label, and none of ``also`` (the
+        names the claim's expressions read, ``elsewhere`` naming those fields). A module factory gets them all."""
+        if self.module is not None:
+            return
+        used = {n for text in (self.arch, self.input, self.label or "") for n, _ in placeholders(text)} | set(also)
+        for name in self.sweep:
+            if name not in used:
+                raise TheorycheckError(
+                    f"{self.where}.sweep.{name}: no placeholder {{{name}}} in arch, input or label uses it"
+                    f"{elsewhere and ', nor ' + elsewhere}; remove it or use it in the template"
+                )
+
+    def _validate(self) -> None:
         for name, text in (("arch", self.arch), ("input", self.input)):
             if name == "arch" and self.module is not None:
                 continue
@@ -127,7 +145,6 @@ class Family:
             raise TheorycheckError(
                 f"{self.where}.sweep: must be a table of name = value or [values], got {self.sweep!r}"
             )
-        used = set()
         for fld, text in (("arch", self.arch), ("input", self.input)):
             for name, pos in placeholders(text):
                 if not _NAME.fullmatch(name):
@@ -141,19 +158,12 @@ class Family:
                         f"{self.where}.{fld}: placeholder {{{name}}} at position {pos} is not bound by the sweep"
                         f"{hint if name in DERIVED else ''}; add it to sweep, e.g. sweep = {{ {name} = [...] }}"
                     )
-                used.add(name)
         for name, values in self.sweep.items():
             if not _NAME.fullmatch(str(name)):
                 raise TheorycheckError(f"{self.where}.sweep.{name}: not a name (letters, digits and _)")
             if name == "width":
                 raise TheorycheckError(
                     f"{self.where}.sweep.width: 'width' is derived (the widest weighted layer); call the variable w"
-                )
-            labelled = self.label is not None and name in {n for n, _ in placeholders(self.label)}
-            if name not in used and not labelled and self.strict and self.module is None:  # a factory gets them all
-                raise TheorycheckError(
-                    f"{self.where}.sweep.{name}: no placeholder {{{name}}} in arch, input or label uses it; remove it "
-                    f"or use it in the template"
                 )
             for v in values if isinstance(values, list) else [values]:
                 if (
