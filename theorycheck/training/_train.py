@@ -1,0 +1,272 @@
+"""Train many small networks at once and measure them at checkpoints.
+
+Networks are trained in aligned windows of :data:`~theorycheck.sampler.RNG_BLOCK` (32): the window of network i
+is the sampler's RNG block of network i, so its initial weights are the sampler's (``STREAM_WEIGHTS``, the explicit
+method) and a window's computation has the same shapes whatever range of networks a cell asks for. Within a window
+the B networks' weights are stacked ``(B, *weight_shape)`` and optimised by ``torch.optim`` itself: the loss is the
+sum of the networks' own losses, so each slice receives its own network's gradient, and SGD and Adam act
+elementwise, so each network is updated exactly as alone (a test compares with a per-network loop, float64).
+
+At each checkpoint the networks are measured on the first ``eval_examples`` held-out examples (the same for every
+network), one row per network and one column per statistic and checkpoint, ``s{step}/{name}``:
+
+* ``loss.{stat}`` and ``logit.{stat}`` for the gradient of the per-example loss and of logit 0 with respect to the
+  input, averaged over the examples: ``coord_var`` ‖g‖²/d, ``sq_norm`` ‖g‖², ``l1`` ‖g‖₁, ``l2`` ‖g‖₂ and
+  ``linf`` ‖g‖_∞ (the sampler's column names, so the claim language's statistics read them);
+* ``accuracy``, ``loss`` (the training loss on the held-out examples) and ``vulnerability``: the increase of the
+  0-1 loss under FGSM at ε∞ = ``attack_epsilon`` (Simon-Gabriel et al. 2019, Section 4).
+
+A non-finite training loss is an error naming the network, its seed and the step, never a dropped network.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from theorycheck.errors import TheorycheckError
+from theorycheck.graph import Architecture, parse_input_shape
+from theorycheck.sampler import RNG_BLOCK, Program, compile_program
+from theorycheck.sampler._rng import STREAM_WEIGHTS, block_generator, blocks_for
+from theorycheck.training._config import TrainConfig
+from theorycheck.training._data import Dataset
+from theorycheck.training._forward import forward
+
+__all__ = ["STATISTICS", "STREAM_TRAIN", "TrainResult", "initial_weights", "network_seed", "train_networks"]
+
+#: the random stream of the minibatch orders (the sampler's streams are 0-5)
+STREAM_TRAIN = 7
+#: per-network statistics of an input gradient ``g`` (B, n, d) → (B, n)
+STATISTICS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "coord_var": lambda g: g.pow(2).sum(-1) / g.shape[-1],
+    "sq_norm": lambda g: g.pow(2).sum(-1),
+    "l1": lambda g: g.abs().sum(-1),
+    "l2": lambda g: g.pow(2).sum(-1).sqrt(),
+    "linf": lambda g: g.abs().amax(-1),
+}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class TrainResult:
+    """One row per network (``network`` and ``s{step}/{name}`` columns) and how it was computed."""
+
+    rows: dict[str, np.ndarray]
+    provenance: dict[str, Any]
+
+
+def network_seed(seed: int, index: int) -> int:
+    """The seed of network ``index``'s minibatch order: a function of (study seed, index) only."""
+    entropy = np.random.SeedSequence([int(seed) & 0xFFFFFFFFFFFFFFFF, STREAM_TRAIN, int(index)]).generate_state(1)
+    return int(entropy[0])
+
+
+def initial_weights(program: Program, seed: int, block: int, device: torch.device) -> dict[int, torch.Tensor]:
+    """The sampler's weights of RNG block ``block`` (``RNG_BLOCK`` networks): ``{op.index: (32, *shape)}``."""
+    return program.draw_block(block, block_generator(seed, STREAM_WEIGHTS, block, device), RNG_BLOCK)
+
+
+def _per_example_loss(config: TrainConfig, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``(B, m)`` losses of ``(B, m, K)`` logits against ``(B, m)`` labels."""
+    b, m, k = logits.shape
+    if config.loss == "cross_entropy":
+        return F.cross_entropy(logits.reshape(b * m, k), y.reshape(-1), reduction="none").reshape(b, m)
+    onehot = F.one_hot(y, k).to(logits.dtype)
+    return (logits - onehot).pow(2).sum(-1)
+
+
+def _eps_p(config: TrainConfig, d: int) -> float:
+    """ε_p = ε∞ d^{1/p} (eq. 5)."""
+    return config.epsilon if math.isinf(config.p) else config.epsilon * d ** (1 / config.p)
+
+
+def _objective(
+    program: Program, weights: dict[int, torch.Tensor], config: TrainConfig, x: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """Each network's training objective on its minibatch, ``(B,)``."""
+    if config.regularizer == "none":
+        return _per_example_loss(config, forward(program, x, weights), y).mean(1)
+    x = x.detach().requires_grad_(True)
+    losses = _per_example_loss(config, forward(program, x, weights), y)
+    d = math.prod(x.shape[2:])
+    eps = _eps_p(config, d)
+    if config.regularizer == "penalty":
+        (g,) = torch.autograd.grad(losses.sum(), x, create_graph=True)
+        return losses.mean(1) + eps * g.flatten(2).norm(p=config.q, dim=-1).mean(1)
+    (g,) = torch.autograd.grad(losses.sum(), x, retain_graph=True)  # the clean loss is trained on too
+    flat = g.flatten(2)
+    if math.isinf(config.p):
+        delta = flat.sign()
+    else:
+        delta = flat / flat.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(flat.dtype).tiny)
+    x_adv = (x.detach().flatten(2) + eps * delta).reshape(x.shape)
+    adv = _per_example_loss(config, forward(program, x_adv, weights), y)
+    return 0.5 * (losses.mean(1) + adv.mean(1))
+
+
+def _optimizer(params: list[torch.Tensor], config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay, nesterov=config.nesterov
+        )
+    return torch.optim.Adam(params, lr=config.lr, betas=config.betas, eps=config.eps, weight_decay=config.weight_decay)
+
+
+class _Batches:
+    """Network-wise minibatch indices: each network's own permutation per epoch, last short batch dropped."""
+
+    def __init__(self, seeds: list[int], n: int, batch: int) -> None:
+        if batch > n:
+            raise TheorycheckError(f"train.batch: {batch} is more than the {n} training examples")
+        self.gens = [torch.Generator().manual_seed(s) for s in seeds]
+        self.n, self.batch = n, batch
+        self.perms = [torch.randperm(n, generator=g) for g in self.gens]
+        self.at = 0
+
+    def next(self) -> torch.Tensor:
+        if self.at + self.batch > self.n:
+            self.perms = [torch.randperm(self.n, generator=g) for g in self.gens]
+            self.at = 0
+        out = torch.stack([p[self.at : self.at + self.batch] for p in self.perms])
+        self.at += self.batch
+        return out
+
+
+def _measure(
+    program: Program, weights: dict[int, torch.Tensor], config: TrainConfig, x: torch.Tensor, y: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Per-network statistics on the held-out examples ``x (B, n, *shape)``, ``y (B, n)``."""
+    x = x.detach().clone().requires_grad_(True)
+    logits = forward(program, x, weights)
+    losses = _per_example_loss(config, logits, y)
+    g_loss = torch.autograd.grad(losses.sum(), x, retain_graph=True)[0].flatten(2)
+    g_logit = torch.autograd.grad(logits[..., 0].sum(), x)[0].flatten(2)
+    out: dict[str, torch.Tensor] = {}
+    for target, g in (("loss", g_loss), ("logit", g_logit)):
+        for name, fn in STATISTICS.items():
+            out[f"{target}.{name}"] = fn(g).mean(1)
+    with torch.no_grad():
+        wrong = logits.argmax(-1) != y
+        x_adv = (x.detach().flatten(2) + config.attack_epsilon * g_loss.sign()).reshape(x.shape)
+        wrong_adv = forward(program, x_adv, weights).argmax(-1) != y
+    out["accuracy"] = 1.0 - wrong.to(x.dtype).mean(1)
+    out["loss"] = losses.detach().mean(1)
+    out["vulnerability"] = wrong_adv.to(x.dtype).mean(1) - wrong.to(x.dtype).mean(1)
+    return {k: v.detach() for k, v in out.items()}
+
+
+def _train_window(
+    program: Program,
+    data: Dataset,
+    config: TrainConfig,
+    seed: int,
+    indices: list[int],
+    weights: dict[int, torch.Tensor],
+    *,
+    dtype: torch.dtype,
+    device: torch.device,
+    tick: Callable[[int], None],
+) -> dict[str, np.ndarray]:
+    params = {k: w.to(device=device, dtype=dtype).clone().requires_grad_(True) for k, w in weights.items()}
+    opt = _optimizer(list(params.values()), config)
+    sched = torch.optim.lr_scheduler.StepLR(opt, config.step_size, config.gamma) if config.step_size else None
+    batches = _Batches([network_seed(seed, i) for i in indices], len(data.y_train), config.batch)
+    b, n = len(indices), min(config.eval_examples, len(data.y_test))
+    x_eval = data.x_test[:n].to(device=device, dtype=dtype).expand(b, n, *data.shape)
+    y_eval = data.y_test[:n].to(device).expand(b, n)
+    x_train, y_train = data.x_train.to(device=device, dtype=dtype), data.y_train.to(device)
+    columns: dict[str, np.ndarray] = {}
+
+    def checkpoint(step: int) -> None:
+        for name, value in _measure(program, params, config, x_eval, y_eval).items():
+            columns[f"s{step}/{name}"] = value.cpu().numpy().astype(np.float64)
+
+    if 0 in config.checkpoints:
+        checkpoint(0)
+    for step in range(1, config.steps + 1):
+        idx = batches.next().to(device)
+        objective = _objective(program, params, config, x_train[idx], y_train[idx])
+        bad = ~torch.isfinite(objective.detach())
+        if bad.any():
+            i = indices[int(bad.nonzero()[0, 0])]
+            raise TheorycheckError(
+                f"network {i} (study seed {seed}, minibatch seed {network_seed(seed, i)}): the training loss is "
+                f"{float(objective.detach()[bad][0])} at step {step}; lower train.lr, or check the data"
+            )
+        opt.zero_grad(set_to_none=True)
+        objective.sum().backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+        if step in config.checkpoints:
+            checkpoint(step)
+        tick(1)
+    return columns
+
+
+def train_networks(
+    arch: Architecture | str,
+    data: Dataset,
+    config: TrainConfig,
+    *,
+    networks: int,
+    start: int = 0,
+    seed: int = 0,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float32,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train networks ``[start, start + networks)`` of ``arch`` on ``data`` and measure them at the checkpoints.
+
+    Returns one row per network: ``network`` and ``s{step}/{statistic}`` for every checkpoint (module docstring).
+    """
+    architecture = Architecture.parse(arch) if isinstance(arch, str) else arch
+    shape = parse_input_shape(data.shape)
+    program = compile_program(architecture, shape)
+    if program.n_logits < data.classes:
+        raise TheorycheckError(
+            f"train.data: {data.name} has {data.classes} classes, but the architecture has {program.n_logits} logits"
+        )
+    dev = torch.device(device)
+    stop = start + networks
+    total, done = len(blocks_for(start, stop)) * RNG_BLOCK * config.steps, 0
+    t0 = time.perf_counter()
+
+    def tick(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(done, total)
+
+    parts: list[dict[str, np.ndarray]] = []
+    order: list[int] = []
+    for block in blocks_for(start, stop):
+        # the whole window is trained, whichever of its networks are asked for: the same shapes, the same rounding
+        lo, hi = max(start, block * RNG_BLOCK), min(stop, (block + 1) * RNG_BLOCK)
+        keep = slice(lo - block * RNG_BLOCK, hi - block * RNG_BLOCK)
+        weights = initial_weights(program, seed, block, torch.device("cpu"))
+        window = list(range(block * RNG_BLOCK, (block + 1) * RNG_BLOCK))
+        cols = _train_window(program, data, config, seed, window, weights, dtype=dtype, device=dev, tick=tick)
+        parts.append({k: v[keep] for k, v in cols.items()})
+        order += window[keep]
+    rows_out = {"network": np.asarray(order, dtype=np.int64)}
+    for key in parts[0]:
+        rows_out[key] = np.concatenate([p[key] for p in parts])
+    provenance = {
+        "train": config.to_dict(),
+        "data": data.name,
+        "device": str(dev),
+        "dtype": str(dtype).removeprefix("torch."),
+        "window": RNG_BLOCK,
+        "seconds": time.perf_counter() - t0,
+        "conventions": "theorycheck.training (torch.optim on stacked weights; per-network minibatch seeds)",
+    }
+    return TrainResult(rows_out, provenance)
