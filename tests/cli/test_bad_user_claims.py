@@ -22,6 +22,28 @@ def urow(name: str, fragment: str, fields: str, **kw: str) -> Row:
 
 
 SCALING = f'form = "scaling"\n{MLP}\nslope = -1\n'
+#: a trained claim: its train table is left open for each row's settings
+TRAINED = (
+    'form = "scaling"\narch = "flatten dense(8) relu dense(10)"\ninput = "1x{r}x{r}"\nsweep = { r = [8, 16] }\n'
+    'statistic = "grad_l1"\ntarget = "loss"\nslope = 0.5\ntrain = { data = "digits:{r}", '
+)
+
+
+def wrong_shapes() -> tuple:
+    """A data factory whose labels do not match its inputs."""
+    import numpy as np
+
+    return np.ones((20, 1, 8, 8)), np.zeros(19, dtype=int), np.ones((20, 1, 8, 8)), np.zeros(20, dtype=int)
+
+
+def twelve_classes() -> tuple:
+    """A data factory with 12 classes, for a net with 10 logits."""
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(24, 1, 8, 8))
+    return x, np.arange(24) % 12, x, np.arange(24) % 12
+
+
 C = ["check", "dense({w}) relu dense(10)", "--input", "{d}"]
 ROWS = [
     # -- families --------------------------------------------------------------------------------------------------
@@ -153,6 +175,30 @@ ROWS = [
         "is not a module name",
         SCALING + "sweep = { d = [8, 16], w = 4 }",
         extra='plugins = ["../evil"]',
+    ),
+    # -- trained networks ------------------------------------------------------------------------------------------
+    urow("train: negative lr", 'claims."mine.x".train.lr: must be a finite number from', TRAINED + "lr = -1 }"),
+    urow("train: unknown setting", "train.stepz: unknown setting; did you mean 'steps'", TRAINED + "stepz = 3 }"),
+    urow("train: no data", "train.data: missing: name the dataset", TRAINED.replace('data = "digits:{r}", ', "") + "}"),
+    urow(
+        "train: data of another shape",
+        "at r=8 the dataset digits:16 has inputs of shape 1x16x16, but input is 1x8x8",
+        TRAINED.replace("digits:{r}", "digits:16") + "steps = 3 }",
+    ),
+    urow(
+        "train: factory with wrong shapes",
+        "y_train has shape (19,); expected (20,), one label per example",
+        TRAINED.replace("digits:{r}", "tests.cli.test_bad_user_claims:wrong_shapes") + "steps = 3 }",
+    ),
+    urow(
+        "train: labels beyond the logits",
+        "has 12 classes, but the architecture has 10 logits",
+        TRAINED.replace("digits:{r}", "tests.cli.test_bad_user_claims:twelve_classes") + "steps = 3 }",
+    ),
+    urow(
+        "train: an (H) slope",
+        "slope: the theory engine predicts networks at initialisation",
+        TRAINED.replace("slope = 0.5", 'slope = "H"') + "steps = 3 }",
     ),
     # -- the check command ------------------------------------------------------------------------------------------
     Row("check: unbound placeholder", [*C, "--sweep", "d=8,16", "--slope", "-1"], "check.arch: placeholder {w}"),

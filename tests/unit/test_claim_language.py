@@ -148,5 +148,7 @@ def test_a_sweep_name_read_only_by_an_expression_is_used() -> None:
     )
     names = [c.name for c in claim.cells(claim.resolve({}, claim.id))]
     assert names[:2] == ["main/treated/s=2,n=4", "main/treated/s=3,n=9"]
-    with pytest.raises(TheorycheckError, match=r"sweep\.k: no placeholder \{k\}.*nor against, predicted or scale"):
+    with pytest.raises(
+        TheorycheckError, match=r"sweep\.k: no placeholder \{k\}.*nor against, predicted, scale or train.data"
+    ):
         scaling("mine.unused", arch="dense(8) relu dense(1)", input="{d}", sweep={"d": [4, 8], "k": 3}, slope=-1)

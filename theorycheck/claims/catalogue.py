@@ -16,6 +16,7 @@ module                  checks
 ``bounds``              robustness lower bounds against minimal-norm attacks
 ``experiments``         empirical comparisons (the papers' Section 4 networks)
 ``kernel_limit``        a width limit against the infinite-width kernel level
+``trained``             the papers' conclusions after training (networks trained in batches)
 ======================= =======================================================================================
 
 A new claim of the catalogue is one entry here and one builder; a claim of your own needs neither (register it:
@@ -35,6 +36,7 @@ from theorycheck.claims import (
     kernel_limit,
     path_products,
     searches,
+    trained,
 )
 from theorycheck.claims._base import PK, SG, TC, Claim, Entry
 
@@ -203,6 +205,20 @@ ENTRIES: tuple[Entry, ...] = (
         'EE norm(nabla_x cal(L))_1^"avg" < EE norm(nabla_x cal(L))_1^"strided", quad EE norm(nabla_x cal(L))_1^"avg" < EE norm(nabla_x cal(L))_1^"max"',
     ),
     Entry(
+        "sg.fig1_trained",
+        SG,
+        "scaling",
+        "After training (Section 4: 'our experiments confirm their conclusions after training'), E_x‖∂ₓL‖₁ on held-out images still grows like √d across resolutions, for max-pooling CNNs trained on the same task at every resolution.",
+        'EE_x norm(nabla_x cal(L))_1 prop sqrt(d) " after training"',
+    ),
+    Entry(
+        "sg.fig3_trained",
+        SG,
+        "mc",
+        "After training, average-pooling networks have a smaller E_x‖∂ₓL‖₁ and a smaller FGSM vulnerability than strided and max-pooling networks (Figure 3), their accuracies reported beside them.",
+        'EE_x norm(nabla_x cal(L))_1 ("avg") < EE_x norm(nabla_x cal(L))_1 ("strided"), EE_x norm(nabla_x cal(L))_1 ("max")',
+    ),
+    Entry(
         "pk.lemmaA1",
         PK,
         "identity",
@@ -340,6 +356,8 @@ BUILDERS: dict[str, Callable[[Entry], Claim]] = {
     "sg.eq16": searches.search,
     "sg.fig1": experiments.fig1,
     "sg.fig3": experiments.fig3,
+    "sg.fig1_trained": trained.fig1_trained,
+    "sg.fig3_trained": trained.fig3_trained,
     "pk.lemmaA1": searches.search,
     "pk.thmA3": searches.search,
     "pk.thmA4": searches.search,

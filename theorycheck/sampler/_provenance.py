@@ -26,7 +26,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise TheorycheckError(
             f"device {name!r} requested but CUDA is not available (torch {torch.__version__}); "
-            "use --device cpu, or install the CUDA build of torch (README, section GPU)"
+            "use --device cpu, or install the CUDA build of torch (docs/gpu.md)"
         )
     if name not in ("cpu",) and not name.startswith("cuda"):
         raise TheorycheckError(f"unknown device {name!r}; use auto, cpu or cuda")

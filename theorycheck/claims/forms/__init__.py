@@ -19,6 +19,7 @@ from theorycheck.claims.forms._registry import register as register
 from theorycheck.claims.forms._registry import registered as registered
 from theorycheck.claims.forms._statistics import BUILTIN as STATISTICS
 from theorycheck.claims.forms._statistics import statistic as statistic
+from theorycheck.claims.forms._training import Training as Training
 
 __all__ = [
     "ASSUMPTIONS",
@@ -28,6 +29,7 @@ __all__ = [
     "Expression",
     "Family",
     "Point",
+    "Training",
     "UserClaim",
     "from_table",
     "load_entry_points",

@@ -28,8 +28,10 @@ from theorycheck.claims.forms._family import Family, Point
 __all__ = ["cell_params", "claim_cells", "control_prefix", "kind_of", "network_control"]
 
 
-def kind_of(point: Point) -> str:
-    """The cell kind of a grid point: the DSL sampler, or the module-family sampler."""
+def kind_of(point: Point, claim: UserClaim | None = None) -> str:
+    """The cell kind of a grid point: trained networks, the DSL sampler, or the module-family sampler."""
+    if claim is not None and claim.training is not None:
+        return "trained"
     return "sample" if point.module is None else "module"
 
 
@@ -44,6 +46,10 @@ def cell_params(claim: UserClaim, point: Point) -> dict[str, Any]:
             "targets": [claim.target],
             "init": claim.init,
         }
+    if claim.training is not None:  # every statistic of the trained networks is in their rows
+        from theorycheck.claims.forms._training import trained_params
+
+        return {**params, **trained_params(claim.training, point)}
     if claim.target == "loss":
         params["loss_class"] = claim.loss_class
     if claim.q is not None:
@@ -57,6 +63,8 @@ def network_control(claim: UserClaim) -> tuple[NetworkControl | None, str]:
     """The changed networks of the automatic control, or None and why the effect of a change is not known."""
     if claim.control is not None:
         return None, "the claim has its own control family"
+    if claim.training is not None:
+        return None, "training undoes a rescaled logit layer: its effect is known at initialisation only"
     if claim.target == "loss":
         return None, "the loss gradient is not homogeneous in the logits' scale (its softmax)"
     degree = claim.statistic.degree
@@ -79,7 +87,9 @@ def network_control(claim: UserClaim) -> tuple[NetworkControl | None, str]:
 
 
 def _arm(claim: UserClaim, prefix: str, family: Family, networks: int) -> list[Cell]:
-    return [Cell(claim.id, prefix + p.label, kind_of(p), cell_params(claim, p), networks) for p in family.points()]
+    return [
+        Cell(claim.id, prefix + p.label, kind_of(p, claim), cell_params(claim, p), networks) for p in family.points()
+    ]
 
 
 def claim_cells(claim: UserClaim, networks: int) -> list[Cell]:

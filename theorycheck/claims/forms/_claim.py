@@ -72,6 +72,15 @@ class UserClaim:
     #: a ratio claim's two arms, as cells and tables name them (Theorem 6's: "pooled" over "strided")
     arms: tuple[str, str] = ("treated", "baseline")
     definition: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: trained networks: the dataset and recipe (``forms._training.Training``), None for networks at initialisation
+    training: Any = None
+    #: the checkpoint a member of a trained claim reads (its columns ``s{step}/…``)
+    step: int | None = None
+
+    @property
+    def column_prefix(self) -> str:
+        """Where this claim's statistic is in a cell's rows: ``"s{step}/"`` for a trained claim's checkpoint."""
+        return "" if self.step is None else f"s{self.step}/"
 
     @property
     def fits_slope(self) -> bool:

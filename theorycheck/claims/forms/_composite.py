@@ -15,13 +15,13 @@ from theorycheck.claims._base import Cell, CellData, Claim, Part
 from theorycheck.claims._params import Param, network_count
 from theorycheck.claims.forms._cells import claim_cells
 from theorycheck.claims.forms._claim import UserClaim
-from theorycheck.claims.forms._judging import judge
+from theorycheck.claims.forms._judging import as_claim, judge
 
-__all__ = ["combine", "composite_claim"]
+__all__ = ["claim_of", "combine", "composite_claim"]
 
 
 #: what makes two cells of one name the same networks (the rest, targets and statistics, is merged)
-_IDENTITY = ("arch", "module", "variables", "input", "init", "output_scale")
+_IDENTITY = ("arch", "module", "variables", "input", "init", "output_scale", "data", "train")
 
 
 def _merged_cells(members: list[UserClaim], networks: int) -> list[Cell]:
@@ -122,4 +122,23 @@ def combine(
         kind=kind,
         formula=formula or "; ".join(m.summary() for m in members),
         definition=definition,
+    )
+
+
+def claim_of(member: UserClaim) -> Claim:
+    """One public-form claim as a :class:`~theorycheck.claims.Claim`; a trained one is judged at every checkpoint
+    (a member per step on the same cells, :mod:`theorycheck.claims.forms._training`)."""
+    if member.training is None:
+        return as_claim(member)
+    from theorycheck.claims.forms._training import checkpoint_members
+
+    return combine(
+        member.id,
+        checkpoint_members(member),
+        statement=member.statement or member.summary(),
+        source=member.source,
+        kind=member.form,
+        networks=member.networks,
+        formula=member.summary() + " after training",
+        definition=member.definition,
     )

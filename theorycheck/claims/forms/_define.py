@@ -28,9 +28,9 @@ from typing import Any
 from theorycheck.claims._base import Claim
 from theorycheck.claims._params import MAX_NETWORKS
 from theorycheck.claims.forms._claim import FORMS, THEORY_LEVELS, UserClaim, margins_for
+from theorycheck.claims.forms._composite import claim_of
 from theorycheck.claims.forms._expr import Expression, ExpressionError
 from theorycheck.claims.forms._family import DERIVED, Family
-from theorycheck.claims.forms._judging import as_claim
 from theorycheck.claims.forms._statistics import TARGETS, get_statistic
 from theorycheck.errors import TheorycheckError, suggest
 
@@ -62,6 +62,7 @@ FIELDS: dict[str, str] = {
     "networks": "networks per grid point and arm",
     "label": "how grid points are named in tables and cell IDs, a template (default 'name=value,...')",
     "control": "negative control: { arch = ..., input = ... } over the same sweep (default: automatic)",
+    "train": "trained networks: { data = 'digits:{r}', steps = ..., lr = ..., ... } (theorycheck.training)",
 }
 
 
@@ -207,8 +208,23 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
     loss_class = fields.get("loss_class", "random")
     if not (loss_class in ("random", "argmax") or (isinstance(loss_class, int) and not isinstance(loss_class, bool))):
         raise _fail(where, "loss_class", f"must be random, argmax or a class index, got {loss_class!r}")
+    training = None
+    if fields.get("train") is not None:
+        from theorycheck.claims.forms._training import names_used, parse_training
+
+        training = parse_training(where, fields["train"], family, target=target)
+        if slope == "H" or predicted in THEORY_LEVELS:
+            raise _fail(
+                where,
+                "slope" if slope == "H" else "predicted",
+                "the theory engine predicts networks at initialisation; after training state the law as a number "
+                "or an expression",
+            )
     read = [e for e in (against, scale, predicted) if isinstance(e, Expression)]
-    family.check_sweep_used(also=[n for e in read for n in e.names], elsewhere="against, predicted or scale")
+    family.check_sweep_used(
+        also=[n for e in read for n in e.names] + (names_used(training) if training else []),
+        elsewhere="against, predicted, scale or train.data",
+    )
     statement = fields.get("statement") or ""
     if not isinstance(statement, str):
         raise _fail(where, "statement", f"must be a string, got {statement!r}")
@@ -255,6 +271,7 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
         title=title,
         init=init,
         arms=(str(arms[0]), str(arms[1])),
+        training=training,
     )
     for p in family.points():  # expressions evaluate at every point, now
         for expr in (claim.scale, predicted if isinstance(predicted, Expression) else None):
@@ -269,7 +286,7 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
 def _python(form: str, claim_id: str, fields: dict[str, Any]) -> Claim:
     where = fields.pop("where", None) or f"claim {claim_id!r}"
     source = fields.pop("source", None) or "user claim (Python)"
-    return as_claim(build(claim_id, form, where, source=source, **fields))
+    return claim_of(build(claim_id, form, where, source=source, **fields))
 
 
 def scaling(
@@ -373,4 +390,4 @@ def from_table(claim_id: str, table: Mapping[str, Any], *, where: str, source: s
     if "form" not in table:
         raise _fail(where, "form", "missing: a claim not in the catalogue needs form = 'scaling', 'value' or 'ratio'")
     fields = {k: v for k, v in table.items() if k != "form"}
-    return as_claim(build(claim_id, table["form"], where, source=source, **fields))
+    return claim_of(build(claim_id, table["form"], where, source=source, **fields))

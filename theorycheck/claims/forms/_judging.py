@@ -59,7 +59,9 @@ def _samples(
     the prediction (and its reason) at each point."""
     out = []
     for i, p in enumerate(family.points()):
-        values = claim.statistic.values(data[prefix + p.label], gradients(claim.target, p.outputs), p)
+        values = claim.statistic.values(
+            data[prefix + p.label], gradients(claim.target, p.outputs), p, prefix=claim.column_prefix
+        )
         values = np.asarray(values * scale_at(claim, p), dtype=np.float64)
         pred, why = claimed[i] if claimed is not None else (None, "")
         row = {**p.variables, "d": p.d}

@@ -87,4 +87,6 @@ def skewness_at(claim: UserClaim, point: Point) -> float | None:
     ‖∂f/∂x‖² of a DSL graph), or None: the tail is then judged from the sample."""
     if claim.target != "logit" or claim.statistic.moment is None or point.module is not None or not point.arch:
         return None
+    if claim.training is not None:  # the tail theory is for networks at initialisation
+        return None
     return predicted_skewness(point.arch, point.input)

@@ -57,9 +57,13 @@ class Statistic:
     #: degree of homogeneity in the gradient (‖g‖₂²: 2, ‖g‖₁: 1), for the automatic network control; None: unknown
     degree: int | None = None
 
-    def values(self, df: pd.DataFrame, gradients: list[str], point: Point) -> np.ndarray:
-        """One value per network, averaged over ``gradients`` (the logits' for target ``logits``)."""
-        cols = [f"{g}.{self.column}" for g in gradients]
+    def values(self, df: pd.DataFrame, gradients: list[str], point: Point, *, prefix: str = "") -> np.ndarray:
+        """One value per network, averaged over ``gradients`` (the logits' for target ``logits``); ``prefix``
+        selects a trained claim's checkpoint, whose rows average each statistic over held-out examples (there
+        ``grad_l2`` reads E_x‖g‖₂ itself, not the root of E_x‖g‖₂²)."""
+        if self.name == "grad_l2" and all(f"{prefix}{g}.l2" in df for g in gradients):
+            return np.mean([df[f"{prefix}{g}.l2"].to_numpy(dtype=np.float64) for g in gradients], axis=0)
+        cols = [f"{prefix}{g}.{self.column}" for g in gradients]
         missing = [c for c in cols if c not in df]
         if missing:
             raise KeyError(f"no column {missing[0]!r} in the cell's rows")

@@ -1,0 +1,67 @@
+"""Claims about trained networks run through the study runner: judged at every checkpoint, with a control that can
+fail, and a training that diverges is an error naming the network, never a dropped one."""
+
+from __future__ import annotations
+
+import pytest
+
+import theorycheck.claims as tc
+from theorycheck.errors import TheorycheckError
+from theorycheck.study import parse_study, run_study
+from theorycheck.testing import check
+
+FAMILY = {
+    "arch": "conv(2,3,padding=circular) relu avgpool(2) flatten dense(10)",
+    "input": "1x{r}x{r}",
+    "sweep": {"r": [8, 16]},
+}
+TRAIN = {"data": "digits:{r}", "steps": 8, "batch": 16, "lr": 0.05, "checkpoints": [0, 8], "eval_examples": 32}
+
+
+def test_a_trained_claim_is_judged_at_every_checkpoint_with_its_control() -> None:
+    claim = tc.scaling("mine.trained", **FAMILY, statistic="grad_l1", target="loss", slope=0.5, train=TRAIN)
+    result = check(claim, networks=32)
+    names = [p["name"] for p in result.result["parts"]]
+    assert names == ["E[grad_l1] ∝ d^0.5 at step 0", "E[grad_l1] ∝ d^0.5 at step 8"]
+    assert all(p["table"][0]["n"] == 32 for p in result.result["parts"])
+    # no network control after training (a rescaled logit layer is trained away): the moved prediction, said so
+    assert result.negative_control == "refuted"
+    assert all("automatic control" in p["name"] for p in result.result["control_parts"])
+    assert result.verdict in ("verified", "approximate", "refuted", "inconclusive")
+
+
+def test_a_diverging_training_is_an_error_naming_the_network() -> None:
+    """The run stops with one message naming the network, its seeds and the step (``theorycheck run`` prints it
+    and exits 2); the cells computed before stay in the store."""
+    train = {**TRAIN, "lr": 1e6, "steps": 20, "checkpoints": [20]}
+    claim = tc.scaling("mine.diverges", **FAMILY, statistic="grad_l1", target="loss", slope=0.5, train=train)
+    with pytest.raises(
+        TheorycheckError, match=r"network \d+ \(study seed \d+, minibatch seed \d+\): the training loss"
+    ):
+        check(claim, networks=2)
+
+
+@pytest.fixture(scope="module")
+def fig1_trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    spec = parse_study(
+        {
+            "study": {"name": "t", "seed": 0, "claims": ["sg.fig1_trained"]},
+            "claims": {
+                "sg.fig1_trained": {"datasets": ["digits"], "resolutions": [8, 16], "steps": 20, "networks": 32}
+            },
+        }
+    )
+    return run_study(spec, tmp_path_factory.mktemp("fig1")).results["sg.fig1_trained"]
+
+
+def test_fig1_trained_counts_the_trained_networks_and_shows_initialisation(fig1_trained: dict) -> None:
+    parts = fig1_trained["parts"]
+    assert [p["counts"] for p in parts] == [True, False]
+    assert "digits: E‖∂ₓL‖₁ ∝ √d after training (step 20)" == parts[0]["name"] and "step 0" in parts[1]["name"]
+
+
+def test_fig1_trained_control_cannot_grow_with_d(fig1_trained: dict) -> None:
+    """The control network average-pools to 8×8 first: its ‖∂ₓL‖₁ does not grow with d, so √d is refuted on it."""
+    (control,) = [p for p in fig1_trained["control_parts"] if p["counts"]]
+    assert fig1_trained["negative_control"] == "refuted"
+    assert abs(control["fit"]["slope"]) < 0.15

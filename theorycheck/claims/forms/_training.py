@@ -1,0 +1,124 @@
+"""Claims about trained networks: the public forms judged after training, at every checkpoint.
+
+A claim with a ``train`` table (``[claims."X".train]``: ``data`` and the settings of
+:func:`theorycheck.training.train_config`) is about the family's networks trained on ``data``. Its cells are of
+kind ``trained`` (registered here, next to the claims that own it): each trains one aligned window of networks at a
+time (:func:`theorycheck.training.train_networks`) and stores one row per network with every statistic at every
+checkpoint. The claim is judged once per checkpoint (a member per step, on the same cells); the worst decides.
+
+What changes after training, said where it matters:
+
+* the theory engine predicts networks at initialisation, so ``slope = "H"`` and ``predicted = "H"``/``"kernel"``
+  are refused: state the law after training as a number or an expression;
+* the tail theory (Cochran's rule with the exact skewness) is for Gaussian networks at initialisation, so trained
+  samples are gated by Hill's index of the sample, as other graphs are;
+* the automatic control that rescales the logit layer is exact only at initialisation (training undoes a rescaling),
+  so a trained claim without its own control gets the control that moves the prediction, which the report names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
+from theorycheck.claims.forms._family import Family, Point, placeholders
+from theorycheck.errors import TheorycheckError
+from theorycheck.training import Dataset, TrainConfig, load_dataset, train_config, train_networks
+
+__all__ = ["Training", "checkpoint_members", "parse_training", "trained_params", "trained_rows"]
+
+
+@dataclass(frozen=True)
+class Training:
+    """How a claim's networks are trained: a dataset template (``"digits:{r}"``) and the recipe."""
+
+    data: str
+    config: TrainConfig
+
+    def data_at(self, point: Point) -> str:
+        """The dataset of one grid point (the template filled with its variables)."""
+        return self.data.format(**point.variables)
+
+
+@lru_cache(maxsize=64)
+def _dataset(spec: str) -> Dataset:
+    return load_dataset(spec)
+
+
+def parse_training(where: str, table: Any, family: Family, *, target: str) -> Training:
+    """The ``train`` table, checked now: the recipe's fields, and at every grid point a dataset whose inputs have the
+    point's shape."""
+    if not isinstance(table, dict):
+        raise TheorycheckError(f"{where}.train: must be a table with data and training settings, got {table!r}")
+    if "data" not in table:
+        raise TheorycheckError(f"{where}.train.data: missing: name the dataset, e.g. data = 'digits:{{r}}'")
+    data = table["data"]
+    if not isinstance(data, str):
+        raise TheorycheckError(f"{where}.train.data: must be a dataset name or template, got {data!r}")
+    if target == "logits":
+        raise TheorycheckError(f"{where}.target: trained networks are measured on the loss or logit 0, not 'logits'")
+    if family.module is not None:
+        raise TheorycheckError(f"{where}.module: trained module families are not supported yet; write the DSL arch")
+    for name, pos in placeholders(data):
+        if name not in family.sweep:
+            raise TheorycheckError(f"{where}.train.data: placeholder {{{name}}} at position {pos} is not in the sweep")
+    config = train_config({k: v for k, v in table.items() if k != "data"}, where=f"{where}.train")
+    training = Training(data, config)
+    for point in family.points():
+        spec = training.data_at(point)
+        dataset = _dataset(spec)
+        shape = "x".join(str(n) for n in dataset.shape)
+        if shape != point.input:
+            raise TheorycheckError(
+                f"{where}.train.data: at {point.label} the dataset {spec} has inputs of shape {shape}, but input is "
+                f"{point.input}; make them agree (e.g. data = 'digits:{{r}}' with input = '1x{{r}}x{{r}}')"
+            )
+        if dataset.classes > point.outputs:
+            raise TheorycheckError(
+                f"{where}.train.data: {spec} has {dataset.classes} classes, but the architecture has "
+                f"{point.outputs} logits at {point.label}"
+            )
+    return training
+
+
+def trained_params(training: Training, point: Point) -> dict[str, Any]:
+    """The cell parameters of one grid point's trained networks (part of the cells' identity)."""
+    return {"data": training.data_at(point), "train": training.config.to_dict()}
+
+
+def checkpoint_members(claim: Any) -> list[Any]:
+    """One member claim per checkpoint: the same cells, read at ``s{step}/``, titled with the step."""
+    assert claim.training is not None
+    title = claim.title or claim.summary()
+    return [replace(claim, step=s, title=f"{title} at step {s}") for s in claim.training.config.checkpoints]
+
+
+def names_used(training: Training) -> list[str]:
+    """The sweep names the dataset template reads."""
+    return [name for name, _ in placeholders(training.data)]
+
+
+#: not doubled when inconclusive: a trained cell costs steps × networks, so its budget is the one the study states
+@cell_kind("trained", device=True, doubling=False, per_network=True)
+def trained_rows(cell: Any, context: CellContext) -> CellOutput:
+    """Networks of a DSL architecture trained on a dataset (:func:`theorycheck.training.train_networks`)."""
+    import torch
+
+    params = cell.params
+    config = train_config({k: v for k, v in params["train"].items()}, where="train")
+    dtype = torch.float64 if context.precision == "fp64" else torch.float32
+    result = train_networks(
+        params["arch"],
+        _dataset(params["data"]),
+        config,
+        networks=cell.networks,
+        start=cell.start,
+        seed=context.seed,
+        device=context.device,
+        dtype=dtype,
+    )
+    return pd.DataFrame(result.rows), result.provenance, {}
