@@ -41,8 +41,8 @@ LANGUAGES = {"python", "text", "dsl", "toml", "bash"}
 
 #: commands the suite parses and whose study it loads, but does not run here, with the reason
 NOT_RUN: dict[str, str] = {
-    "theorycheck run studies/quick.toml": "the main job: about 200 s on 2 cores; every claim also runs at test "
-    "budgets in tests/statistical/test_claims.py",
+    "theorycheck run studies/quick.toml": "the main job: about 5 minutes on 2 cores; every claim also runs at test "
+    "budgets in tests/statistical/test_claims.py and tests/study/test_trained_claims.py",
     "theorycheck run examples/user_claims.toml": "run with its report by tests/statistical/test_user_claims.py",
 }
 #: shell commands that are not theorycheck's: what they are checked against

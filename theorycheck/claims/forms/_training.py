@@ -106,19 +106,33 @@ def names_used(training: Training) -> list[str]:
 @cell_kind("trained", device=True, doubling=False, per_network=True)
 def trained_rows(cell: Any, context: CellContext) -> CellOutput:
     """Networks of a DSL architecture trained on a dataset (:func:`theorycheck.training.train_networks`)."""
+    import sys
+
     import torch
+    from tqdm import tqdm
 
     params = cell.params
-    config = train_config({k: v for k, v in params["train"].items()}, where="train")
+    config = train_config(dict(params["train"]), where="train")
     dtype = torch.float64 if context.precision == "fp64" else torch.float32
-    result = train_networks(
-        params["arch"],
-        _dataset(params["data"]),
-        config,
-        networks=cell.networks,
-        start=cell.start,
-        seed=context.seed,
-        device=context.device,
-        dtype=dtype,
-    )
+    # a second bar under the study's cells: steps of every window, the networks and an ETA (silent off a terminal)
+    with tqdm(
+        desc=f"train {cell.claim} {cell.name}"[-48:], unit="step", file=sys.stderr, disable=None, leave=False
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.set_postfix_str(f"{cell.networks} networks", refresh=False)
+            bar.update(done - bar.n)
+
+        result = train_networks(
+            params["arch"],
+            _dataset(params["data"]),
+            config,
+            networks=cell.networks,
+            start=cell.start,
+            seed=context.seed,
+            device=context.device,
+            dtype=dtype,
+            progress=progress,
+        )
     return pd.DataFrame(result.rows), result.provenance, {}
