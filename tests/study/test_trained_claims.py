@@ -57,7 +57,7 @@ def fig1_trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_fig1_trained_counts_the_trained_networks_and_shows_initialisation(fig1_trained: dict) -> None:
     parts = fig1_trained["parts"]
     assert [p["counts"] for p in parts] == [True, False]
-    assert "digits: E‖∂ₓL‖₁ ∝ √d after training (step 20)" == parts[0]["name"] and "step 0" in parts[1]["name"]
+    assert parts[0]["name"] == "digits: E‖∂ₓL‖₁ ∝ √d after training (step 20)" and "step 0" in parts[1]["name"]
 
 
 def test_fig1_trained_control_cannot_grow_with_d(fig1_trained: dict) -> None:
