@@ -40,8 +40,8 @@ def twelve_classes() -> tuple:
     """A data factory with 12 classes, for a net with 10 logits."""
     import numpy as np
 
-    x = np.random.default_rng(0).normal(size=(24, 1, 8, 8))
-    return x, np.arange(24) % 12, x, np.arange(24) % 12
+    x = np.random.default_rng(0).normal(size=(48, 1, 8, 8))
+    return x, np.arange(48) % 12, x, np.arange(48) % 12
 
 
 C = ["check", "dense({w}) relu dense(10)", "--input", "{d}"]
@@ -194,6 +194,11 @@ ROWS = [
         "train: labels beyond the logits",
         "has 12 classes, but the architecture has 10 logits",
         TRAINED.replace("digits:{r}", "tests.cli.test_bad_user_claims:twelve_classes") + "steps = 3 }",
+    ),
+    urow(
+        "train: a minibatch larger than the data",
+        "train.batch: 5000 is more than the 1437 training examples of digits:8",
+        TRAINED + "batch = 5000 }",
     ),
     urow(
         "train: an (H) slope",

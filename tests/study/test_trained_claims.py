@@ -3,11 +3,13 @@ fail, and a training that diverges is an error naming the network, never a dropp
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import theorycheck.claims as tc
 from theorycheck.errors import TheorycheckError
-from theorycheck.study import parse_study, run_study
+from theorycheck.study import load_results, parse_study, run_study
 from theorycheck.testing import check
 
 FAMILY = {
@@ -42,7 +44,7 @@ def test_a_diverging_training_is_an_error_naming_the_network() -> None:
 
 
 @pytest.fixture(scope="module")
-def fig1_trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def fig1_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = parse_study(
         {
             "study": {"name": "t", "seed": 0, "claims": ["sg.fig1_trained"]},
@@ -51,7 +53,25 @@ def fig1_trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
             },
         }
     )
-    return run_study(spec, tmp_path_factory.mktemp("fig1")).results["sg.fig1_trained"]
+    out = tmp_path_factory.mktemp("fig1")
+    run_study(spec, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def fig1_trained(fig1_run: Path) -> dict:
+    return load_results(fig1_run).results["sg.fig1_trained"]
+
+
+def test_the_report_draws_each_statistic_against_the_training_step(fig1_run: Path, tmp_path: Path) -> None:
+    """One panel per dataset, one line per resolution, from the checkpoints' rows."""
+    from theorycheck.report import report_source
+
+    source = report_source(fig1_run, tmp_path).read_text()
+    assert "Against the training step" in source
+    (figure,) = (tmp_path / "figures").glob("*training*")
+    svg = figure.read_text()
+    assert "training step" in svg and "r=8" in svg and "r=16" in svg
 
 
 def test_fig1_trained_counts_the_trained_networks_and_shows_initialisation(fig1_trained: dict) -> None:

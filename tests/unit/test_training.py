@@ -152,6 +152,14 @@ def test_step_zero_is_the_samplers_network(digits: Dataset) -> None:
     assert math.isclose(whole.rows["s0/loss.l1"][12], ref["s0/loss.l1"], rel_tol=ROUND_OFF)
 
 
+def test_a_window_that_does_not_fit_in_memory_is_refused_before_it_runs(digits: Dataset) -> None:
+    """A window of 32 networks on minibatches of 10^5 examples of a 64-channel net would need terabytes: refused with
+    the estimate and what to lower, before anything is allocated."""
+    config = train_config({"steps": 1, "batch": 100_000, "checkpoints": [1]})
+    with pytest.raises(TheorycheckError, match=r"training a window of 32 networks .* needs about .*lower train.batch"):
+        train_networks("conv(64,3) relu flatten dense(10)", digits, config, networks=1)
+
+
 def test_a_non_finite_loss_names_the_network(digits: Dataset) -> None:
     config = train_config({"steps": 30, "lr": 1e6, "checkpoints": [30]})
     with pytest.raises(TheorycheckError, match=r"network \d+ \(study seed 3, minibatch seed \d+\): the training loss"):

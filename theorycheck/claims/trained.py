@@ -125,7 +125,15 @@ def _fig1_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
                     f[f"s{step}/loss.l1"].to_numpy(dtype=np.float64),
                     float(r * r),
                     label=f"r={r}",
-                    row={"r": r, "d": r * r, "accuracy": float(f[f"s{step}/accuracy"].mean())},
+                    row={
+                        "r": r,
+                        "d": r * r,
+                        "accuracy": float(f[f"s{step}/accuracy"].mean()),
+                        # the report's training curves: one line per resolution, one panel per dataset
+                        "step": step,
+                        "series": f"r={r}",
+                        "quantity": f"{source}: E‖∂ₓL‖₁",
+                    },
                 )
                 for r, f in frames.items()
             ]

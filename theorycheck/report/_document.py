@@ -127,6 +127,17 @@ def _label(claim_id: str) -> str:
     return "claim-" + claim_id.replace(".", "-").replace("_", "-")
 
 
+def _training_rows(parts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Table rows of trained networks (they carry ``step``, ``series`` and ``quantity``), per quantity. Empty unless
+    some quantity was measured at two steps or more."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for p in parts:
+        for row in p["table"] or []:
+            if {"step", "series", "quantity"} <= row.keys() and row.get("ci"):
+                out.setdefault(str(row["quantity"]), []).append(row)
+    return {t: rows for t, rows in out.items() if len({r["step"] for r in rows}) >= 2}
+
+
 def _figures_for(claim_id: str, parts: list[dict[str, Any]], write: Any) -> list[str]:
     out = []
     scaling = [p for p in parts if p.get("fit") and p["table"] and "level" in p["table"][0] and "mean" in p["table"][0]]
@@ -151,6 +162,14 @@ def _figures_for(claim_id: str, parts: list[dict[str, Any]], write: Any) -> list
             (
                 write(f"{claim_id}-deviations", fig.deviation_figure(means)),
                 "Deviation of each estimate from its prediction, with the equivalence margin and the band.",
+            )
+        )
+    trained = _training_rows(parts)
+    if trained:
+        out.append(
+            (
+                write(f"{claim_id}-training", fig.training_figure(trained)),
+                "Against the training step: each measured mean (95% CI band), one line per grid point.",
             )
         )
     width = [p for p in parts if p["table"] and "width" in p["table"][0] and len(p.get("convergence") or []) >= 2]

@@ -190,6 +190,26 @@ def convergence_figure(parts: list[dict[str, Any]], xlabel: str = "networks (per
     return _svg(fig)
 
 
+def training_figure(rows: dict[str, list[dict[str, Any]]]) -> bytes:
+    """Each statistic against the training step: per panel (a measured quantity), one line per series (a grid
+    point, a dataset) with its 95% interval band. ``rows`` maps a panel title to table rows carrying ``step``,
+    ``series``, ``estimate`` and ``ci``."""
+    fig, axes = _grid(len(rows))
+    palette = sns.color_palette("viridis", n_colors=max(len({r["series"] for r in rs}) for rs in rows.values()))
+    for ax, (title, table) in zip(axes, rows.items(), strict=True):
+        for color, series in zip(palette, sorted({r["series"] for r in table}, key=str), strict=False):
+            pts = sorted((r for r in table if r["series"] == series), key=lambda r: r["step"])
+            steps = np.array([r["step"] for r in pts], dtype=float)
+            ax.fill_between(steps, [r["ci"][0] for r in pts], [r["ci"][1] for r in pts], color=color, alpha=0.2)
+            ax.plot(steps, [r["estimate"] for r in pts], "o-", color=color, ms=3, label=str(series))
+        ax.set_yscale("log")
+        ax.set_xlabel("training step")
+        ax.set_title(_short(title), fontsize=8)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    return _svg(fig)
+
+
 def maps_figure(part: dict[str, Any]) -> bytes:
     """Predicted and measured per-input maps of E[(∂f/∂x_i)²] (channel 0), and their ratio."""
     shape = part["maps"]["shape"]

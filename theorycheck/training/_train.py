@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from theorycheck._memory import require_memory
 from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Architecture, parse_input_shape
 from theorycheck.sampler import RNG_BLOCK, Program, compile_program
@@ -212,6 +213,15 @@ def _train_window(
     return columns
 
 
+def _window_bytes(architecture: Architecture, shape: tuple[int, ...], config: TrainConfig, dtype: torch.dtype) -> float:
+    """A lower bound of a window's working memory: every top-level layer's output for each example of the window,
+    kept for the backward pass with its gradient (three times with double backpropagation)."""
+    per_example = math.prod(shape) + sum(math.prod(out) for _, _, out in architecture.shapes(shape))
+    examples = RNG_BLOCK * max(config.batch * (2 if config.regularizer == "fgsm" else 1), config.eval_examples)
+    copies = 3 if config.regularizer == "penalty" else 2
+    return float(per_example * examples * copies * torch.finfo(dtype).bits // 8)
+
+
 def train_networks(
     arch: Architecture | str,
     data: Dataset,
@@ -236,6 +246,12 @@ def train_networks(
             f"train.data: {data.name} has {data.classes} classes, but the architecture has {program.n_logits} logits"
         )
     dev = torch.device(device)
+    if dev.type == "cpu":
+        require_memory(
+            _window_bytes(architecture, shape, config, dtype),
+            f"training a window of {RNG_BLOCK} networks on minibatches of {config.batch}",
+            hint="lower train.batch or train.eval_examples, or the width",
+        )
     stop = start + networks
     total, done = len(blocks_for(start, stop)) * RNG_BLOCK * config.steps, 0
     t0 = time.perf_counter()

@@ -64,7 +64,9 @@ def _samples(
         )
         values = np.asarray(values * scale_at(claim, p), dtype=np.float64)
         pred, why = claimed[i] if claimed is not None else (None, "")
-        row = {**p.variables, "d": p.d}
+        row: dict[str, Any] = {**p.variables, "d": p.d}
+        if claim.step is not None:  # a trained claim's checkpoint: the report's curves against the step
+            row.update(step=claim.step, series=p.label, quantity=claim.summary())
         out.append(Sample(values, claim.against(p.scope), pred, skewness_at(claim, p), why, p.label, row))
     return out
 

@@ -77,6 +77,11 @@ def parse_training(where: str, table: Any, family: Family, *, target: str) -> Tr
                 f"{where}.train.data: at {point.label} the dataset {spec} has inputs of shape {shape}, but input is "
                 f"{point.input}; make them agree (e.g. data = 'digits:{{r}}' with input = '1x{{r}}x{{r}}')"
             )
+        if config.batch > len(dataset.y_train):
+            raise TheorycheckError(
+                f"{where}.train.batch: {config.batch} is more than the {len(dataset.y_train)} training examples of "
+                f"{spec}"
+            )
         if dataset.classes > point.outputs:
             raise TheorycheckError(
                 f"{where}.train.data: {spec} has {dataset.classes} classes, but the architecture has "
