@@ -20,6 +20,7 @@ import pytest
 from scipy.stats import binom
 
 from theorycheck.claims import CATALOGUE
+from theorycheck.claims.catalogue import AFTER_TRAINING
 from theorycheck.study import parse_study, run_study
 
 SEEDS = (11, 12)
@@ -35,7 +36,7 @@ FALSE_FAILURE = 0.005
 #: measured (it multiplies by each rule's gain), so one network refutes it; 30 keep the sampled-net histogram useful
 BOUND_NETWORKS = 30
 #: claims about trained networks: checked at small budgets by tests/study/test_trained_claims.py
-TRAINED = [cid for cid in CATALOGUE if cid.endswith("_trained")]
+TRAINED = AFTER_TRAINING
 
 
 def _study(seed: int, *, monte_carlo_only: bool = False) -> dict:

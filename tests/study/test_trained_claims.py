@@ -85,3 +85,22 @@ def test_fig1_trained_control_cannot_grow_with_d(fig1_trained: dict) -> None:
     (control,) = [p for p in fig1_trained["control_parts"] if p["counts"]]
     assert fig1_trained["negative_control"] == "refuted"
     assert abs(control["fit"]["slope"]) < 0.15
+
+
+def test_fig2_duality_matches_fgsm_at_eps_with_the_penalty_at_half_and_its_mutant_at_twice() -> None:
+    """Proposition 2: ½(L(x) + L(x + εδ)) ≈ L + (ε/2)‖∂ₓL‖_q, so FGSM at ε is compared with the penalty at ε/2 in
+    the dual norm; the control's penalty is four times the matched strength."""
+    from theorycheck.claims import CATALOGUE
+
+    claim = CATALOGUE["sg.fig2_duality"]
+    cells = {c.name: c.params["train"] for c in claim.cells(claim.resolve({"train_epsilons": [0.2]}, claim.id))}
+    for norm, p in (("inf", "inf"), ("2", 2)):
+        fgsm, penalty, mutant = (
+            cells[f"{arm}/p={norm}/eps=0.2"] for arm in ("main/fgsm", "main/penalty", "control/penalty")
+        )
+        assert (fgsm["regularizer"], fgsm["epsilon"], fgsm["p"]) == ("fgsm", 0.2, p)
+        assert (penalty["regularizer"], penalty["epsilon"], penalty["p"]) == ("penalty", 0.1, p)
+        assert (mutant["regularizer"], mutant["epsilon"]) == ("penalty", 0.4)
+        assert {k: v for k, v in fgsm.items() if k not in ("regularizer", "epsilon")} == {
+            k: v for k, v in penalty.items() if k not in ("regularizer", "epsilon")
+        }
