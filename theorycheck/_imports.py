@@ -10,7 +10,7 @@ from typing import Any
 
 from theorycheck.errors import TheorycheckError
 
-__all__ = ["import_object", "searchable"]
+__all__ = ["call_factory", "import_object", "searchable"]
 
 
 def searchable(folders: Iterable[str] = ()) -> None:
@@ -36,3 +36,15 @@ def import_object(ref: str, *, what: str) -> Any:
     except Exception as exc:
         raise TheorycheckError(f"{what}: cannot import {ref}: {type(exc).__name__}: {exc}") from None
     return obj
+
+
+def call_factory(ref: str, *, what: str) -> Any:
+    """What the factory behind ``"pkg.mod:factory"`` returns when called with no arguments; a one-line error naming
+    ``what`` when it cannot be imported, is not callable or raises."""
+    factory = import_object(ref, what=what)
+    if not callable(factory):
+        raise TheorycheckError(f"{what}: {ref} is not callable")
+    try:
+        return factory()
+    except Exception as exc:
+        raise TheorycheckError(f"{what}: {ref}() failed: {type(exc).__name__}: {exc}") from None

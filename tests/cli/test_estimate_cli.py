@@ -99,6 +99,7 @@ def test_estimate_bad_input_exits_2(
     assert captured.out == ""
 
 
+@pytest.mark.slow  # 8-9 s on 2 cores: it times every peer
 def test_bench_reports_every_peer_on_a_tiny_config() -> None:
     configs = [
         BenchConfig("tiny dense", "dense(16) relu dense(2)", (8,), 64, 4),

@@ -21,7 +21,12 @@ def _found(prop, seed: int = SEED) -> bool:  # type: ignore[no-untyped-def]
     return any(r.found for r in search(prop, budget=BUDGET, seed=seed))
 
 
-@pytest.mark.parametrize("claim_id", sorted(PROPERTIES))
+#: the searches that take over 10 s on 2 cores (measured 2026-12-04: 14-18 s each): left out of tox -e fast
+SLOW = {"pk.lemmaB4", "pk.lemmaB5"}
+CLAIMS = [pytest.param(c, marks=pytest.mark.slow) if c in SLOW else c for c in sorted(PROPERTIES)]
+
+
+@pytest.mark.parametrize("claim_id", CLAIMS)
 def test_claim_parts(claim_id: str) -> None:
     for index, prop in enumerate(PROPERTIES[claim_id].parts):
         assert _found(prop) == ((claim_id, index) in FALSE_PARTS), prop.id
@@ -46,7 +51,7 @@ def test_exact_minimal_perturbation_against_brute_force() -> None:
         assert flipped - exact <= 3 / 3000 + 1e-3 * exact
 
 
-@pytest.mark.parametrize("claim_id", sorted(PROPERTIES))
+@pytest.mark.parametrize("claim_id", CLAIMS)
 def test_every_mutant_is_found_false(claim_id: str) -> None:
     for mutant in PROPERTIES[claim_id].controls:
         assert _found(mutant), mutant.id

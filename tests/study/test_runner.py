@@ -84,6 +84,7 @@ def test_changed_parameters_recompute_only_affected_cells(tiny_study: Path, tmp_
     assert all(after[p] == before[p] for p in before)
 
 
+@pytest.mark.slow  # 7-8 s on 2 cores: a real process, killed and resumed
 def test_kill_and_resume_loses_nothing(tmp_path: Path) -> None:
     study = tmp_path / "slow.toml"
     study.write_text(
@@ -206,6 +207,7 @@ networks = 6
 """
 
 
+@pytest.mark.slow  # 16 s on 2 cores: the Triton kernel in its CPU interpreter
 def test_triton_conv_kernel_study_matches_grouped_and_is_keyed_apart(tmp_path: Path) -> None:
     """``conv_kernel = "triton"`` (here in Triton's CPU interpreter): the same verdict and measurements to fp32
     round-off as the grouped convolution, stored under other cell keys (a grouped store is not reused)."""

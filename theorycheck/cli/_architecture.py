@@ -32,17 +32,10 @@ def _module_arch(args: argparse.Namespace) -> Any:
         raise TheorycheckError("give an architecture ARCH or --module PKG.MOD:FACTORY (one of the two)")
     if args.module is None:
         return args.arch
-    from theorycheck._imports import import_object
+    from theorycheck._imports import call_factory
     from theorycheck.graph import from_module
 
-    factory = import_object(args.module, what="--module")
-    if not callable(factory):
-        raise TheorycheckError(f"--module: {args.module} is not callable")
-    try:
-        module = factory()
-    except Exception as exc:
-        raise TheorycheckError(f"--module: {args.module}() failed: {type(exc).__name__}: {exc}") from None
-    return from_module(module, args.input)
+    return from_module(call_factory(args.module, what="--module"), args.input)
 
 
 def add_predict(sub: Any) -> None:

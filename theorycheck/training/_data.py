@@ -77,16 +77,9 @@ def load_dataset(spec: str, *, where: str = "data") -> Dataset:
     if spec.endswith(".npz"):
         return _validated(spec, _npz(Path(spec), where), where)
     if ":" in spec and not m:
-        from theorycheck._imports import import_object
+        from theorycheck._imports import call_factory
 
-        factory = import_object(spec, what=where)
-        if not callable(factory):
-            raise TheorycheckError(f"{where}: {spec} is not callable")
-        try:
-            raw = factory()
-        except Exception as exc:
-            raise TheorycheckError(f"{where}: {spec}() failed: {type(exc).__name__}: {exc}") from None
-        return _validated(spec, raw, where)
+        return _validated(spec, call_factory(spec, what=where), where)
     known = ", ".join(f"{b}:R" for b in BUILTIN)
     raise TheorycheckError(f"{where}: unknown dataset {spec!r}; use {known}, 'pkg.mod:factory' or a file.npz")
 
