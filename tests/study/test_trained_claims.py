@@ -20,6 +20,12 @@ FAMILY = {
 TRAIN = {"data": "digits:{r}", "steps": 8, "batch": 16, "lr": 0.05, "checkpoints": [0, 8], "eval_examples": 32}
 
 
+@tc.statistic("trained_l1_copy", degree=1)
+def l1_copy(grad, logits, x):  # type: ignore[no-untyped-def]
+    """‖g‖₁ written as a user's statistic: (B, *shape) → (B,)."""
+    return grad.flatten(1).abs().sum(1)
+
+
 def test_a_trained_claim_is_judged_at_every_checkpoint_with_its_control() -> None:
     claim = tc.scaling("mine.trained", **FAMILY, statistic="grad_l1", target="loss", slope=0.5, train=TRAIN)
     result = check(claim, networks=32)
@@ -30,6 +36,19 @@ def test_a_trained_claim_is_judged_at_every_checkpoint_with_its_control() -> Non
     assert result.negative_control == "refuted"
     assert all("automatic control" in p["name"] for p in result.result["control_parts"])
     assert result.verdict in ("verified", "approximate", "refuted", "inconclusive")
+
+
+def test_a_users_statistic_is_measured_on_trained_networks_as_the_built_in_one() -> None:
+    """At every checkpoint a registered statistic is averaged over the held-out examples like the built-in ones: a
+    user's ‖g‖₁ gives the built-in grad_l1's decisions (float64 against float32 sums: to 1e-5)."""
+    claims = [
+        tc.scaling("mine.l1", **FAMILY, statistic=stat, target="loss", slope=0.5, train=TRAIN)  # the same streams
+        for stat in ("grad_l1", "trained_l1_copy")
+    ]
+    builtin, user = (check(c, networks=32).result for c in claims)
+    for ours, theirs in zip(user["parts"], builtin["parts"], strict=True):
+        assert ours["decision"]["verdict"] == theirs["decision"]["verdict"]
+        assert ours["decision"]["estimate"] == pytest.approx(theirs["decision"]["estimate"], rel=1e-5)
 
 
 def test_a_diverging_training_is_an_error_naming_the_network() -> None:

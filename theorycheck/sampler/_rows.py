@@ -48,7 +48,7 @@ def reduce_rows(
         if q is not None:
             rows[f"{name}.lq"] = (g.abs() ** q).sum(dim=1) ** (1.0 / q)
         for stat, fn in (reducers or {}).items():
-            rows[f"{name}.{stat}"] = _user_rows(stat, fn, g.reshape(x64.shape), f64, x64)
+            rows[f"{name}.{stat}"] = user_rows(stat, fn, g.reshape(x64.shape), f64, x64)
         if maps:
             out_maps[name] = sq[keep].sum(dim=0)
     for k in range(f64.shape[1]):
@@ -64,7 +64,7 @@ def reduce_rows(
     return {k: v[keep] for k, v in rows.items()}, out_maps
 
 
-def _user_rows(stat: str, fn: Reducer, g: torch.Tensor, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def user_rows(stat: str, fn: Reducer, g: torch.Tensor, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """A user statistic's values, checked: one finite float per network."""
     try:
         with torch.no_grad():

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Architecture, parse_input_shape
 from theorycheck.sampler import RNG_BLOCK, Program, compile_program
 from theorycheck.sampler._rng import STREAM_WEIGHTS, block_generator, blocks_for
+from theorycheck.sampler._rows import Reducer, user_rows
 from theorycheck.training._config import TrainConfig
 from theorycheck.training._data import Dataset
 from theorycheck.training._forward import forward
@@ -142,18 +143,30 @@ class _Batches:
 
 
 def _measure(
-    program: Program, weights: dict[int, torch.Tensor], config: TrainConfig, x: torch.Tensor, y: torch.Tensor
+    program: Program,
+    weights: dict[int, torch.Tensor],
+    config: TrainConfig,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    reducers: Mapping[str, Reducer],
 ) -> dict[str, torch.Tensor]:
-    """Per-network statistics on the held-out examples ``x (B, n, *shape)``, ``y (B, n)``."""
+    """Per-network statistics on the held-out examples ``x (B, n, *shape)``, ``y (B, n)``; a user's statistic
+    ``fn(grad, logits, x) -> (B·n,)`` (the sampler's reducers) is averaged over the examples as the others are."""
     x = x.detach().clone().requires_grad_(True)
     logits = forward(program, x, weights)
     losses = _per_example_loss(config, logits, y)
     g_loss = torch.autograd.grad(losses.sum(), x, retain_graph=True)[0].flatten(2)
     g_logit = torch.autograd.grad(logits[..., 0].sum(), x)[0].flatten(2)
     out: dict[str, torch.Tensor] = {}
+    b, n = x.shape[:2]
+    flat_x, flat_logits = x.detach().reshape(b * n, *x.shape[2:]), logits.detach().reshape(b * n, -1)
     for target, g in (("loss", g_loss), ("logit", g_logit)):
         for name, fn in STATISTICS.items():
             out[f"{target}.{name}"] = fn(g).mean(1)
+        for name, reducer in reducers.items():
+            grad = g.reshape(b * n, *x.shape[2:]).to(torch.float64)
+            values = user_rows(name, reducer, grad, flat_logits.to(torch.float64), flat_x.to(torch.float64))
+            out[f"{target}.{name}"] = values.reshape(b, n).mean(1)
     with torch.no_grad():
         wrong = logits.argmax(-1) != y
         x_adv = (x.detach().flatten(2) + config.attack_epsilon * g_loss.sign()).reshape(x.shape)
@@ -175,6 +188,7 @@ def _train_window(
     dtype: torch.dtype,
     device: torch.device,
     tick: Callable[[int], None],
+    reducers: Mapping[str, Reducer],
 ) -> dict[str, np.ndarray]:
     params = {k: w.to(device=device, dtype=dtype).clone().requires_grad_(True) for k, w in weights.items()}
     opt = _optimizer(list(params.values()), config)
@@ -187,7 +201,7 @@ def _train_window(
     columns: dict[str, np.ndarray] = {}
 
     def checkpoint(step: int) -> None:
-        for name, value in _measure(program, params, config, x_eval, y_eval).items():
+        for name, value in _measure(program, params, config, x_eval, y_eval, reducers).items():
             columns[f"s{step}/{name}"] = value.cpu().numpy().astype(np.float64)
 
     if 0 in config.checkpoints:
@@ -233,10 +247,12 @@ def train_networks(
     device: str = "cpu",
     dtype: torch.dtype = torch.float32,
     progress: Progress | None = None,
+    reducers: Mapping[str, Reducer] | None = None,
 ) -> TrainResult:
     """Train networks ``[start, start + networks)`` of ``arch`` on ``data`` and measure them at the checkpoints.
 
-    Returns one row per network: ``network`` and ``s{step}/{statistic}`` for every checkpoint (module docstring).
+    Returns one row per network: ``network`` and ``s{step}/{statistic}`` for every checkpoint (module docstring);
+    ``reducers`` adds the user's statistics ``{name: fn(grad, logits, x) -> (B,)}`` of both gradients.
     """
     architecture = Architecture.parse(arch) if isinstance(arch, str) else arch
     shape = parse_input_shape(data.shape)
@@ -270,7 +286,9 @@ def train_networks(
         keep = slice(lo - block * RNG_BLOCK, hi - block * RNG_BLOCK)
         weights = initial_weights(program, seed, block, torch.device("cpu"))
         window = list(range(block * RNG_BLOCK, (block + 1) * RNG_BLOCK))
-        cols = _train_window(program, data, config, seed, window, weights, dtype=dtype, device=dev, tick=tick)
+        cols = _train_window(
+            program, data, config, seed, window, weights, dtype=dtype, device=dev, tick=tick, reducers=reducers or {}
+        )
         parts.append({k: v[keep] for k, v in cols.items()})
         order += window[keep]
     rows_out = {"network": np.asarray(order, dtype=np.int64)}

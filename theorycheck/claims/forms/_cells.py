@@ -46,10 +46,13 @@ def cell_params(claim: UserClaim, point: Point) -> dict[str, Any]:
             "targets": [claim.target],
             "init": claim.init,
         }
-    if claim.training is not None:  # every statistic of the trained networks is in their rows
+    if claim.training is not None:  # every built-in statistic of the trained networks is in their rows
         from theorycheck.claims.forms._training import trained_params
 
-        return {**params, **trained_params(claim.training, point)}
+        params.update(trained_params(claim.training, point))
+        if claim.statistic.ref is not None:
+            params["reducers"] = [[claim.statistic.name, claim.statistic.ref]]
+        return params
     if claim.target == "loss":
         params["loss_class"] = claim.loss_class
     if claim.q is not None:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims.forms._family import Family, Point, placeholders
+from theorycheck.claims.forms._statistics import load_reducer
 from theorycheck.errors import TheorycheckError
 from theorycheck.training import Dataset, TrainConfig, load_dataset, train_config, train_networks
 
@@ -139,5 +140,6 @@ def trained_rows(cell: Any, context: CellContext) -> CellOutput:
             device=context.device,
             dtype=dtype,
             progress=progress,
+            reducers={name: load_reducer(ref) for name, ref in params.get("reducers", [])},
         )
     return pd.DataFrame(result.rows), result.provenance, {}
