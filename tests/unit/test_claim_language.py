@@ -27,6 +27,8 @@ MLP = "dense({w}) relu dense(10)"
         ("sqrt(2*log(2*d))", {"d": 8}, math.sqrt(2 * math.log(16))),
         ("exp(-x) + abs(-1.5e-1)", {"x": 0}, 1.15),
         ("(1 + width) * .5", {"width": 3}, 2.0),
+        ("sqrt(4/(pi*d))", {"d": 16}, math.sqrt(4 / (math.pi * 16))),  # the constants
+        ("e^2 - exp(2)", {}, 0.0),
     ],
 )
 def test_expressions_evaluate(text: str, scope: dict, expected: float) -> None:
@@ -152,3 +154,10 @@ def test_a_sweep_name_read_only_by_an_expression_is_used() -> None:
         TheorycheckError, match=r"sweep\.k: no placeholder \{k\}.*nor against, predicted, scale or train.data"
     ):
         scaling("mine.unused", arch="dense(8) relu dense(1)", input="{d}", sweep={"d": [4, 8], "k": 3}, slope=-1)
+
+
+def test_the_constants_are_not_variables() -> None:
+    """pi and e are numbers: an expression reading them needs no sweep name, and a sweep may not take their names."""
+    assert Expression("2*pi*e").names == frozenset()
+    with pytest.raises(TheorycheckError, match=r"sweep\.e: 'e' is a constant in expressions"):
+        Family(MLP, "{e}", sweep={"e": [8, 16], "w": 4})

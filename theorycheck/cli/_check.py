@@ -31,7 +31,7 @@ examples:
       --sweep r=8,16,32 --sweep c=8 --statistic grad_sq_norm --slope H
   theorycheck check "dense(128) relu dense(10)" --input "{d}" --sweep d=64,256 --predicted "2/d"
 expressions (--against, --predicted, --scale): numbers, sweep names, d (input dimension), width (widest
-layer), + - * / ^, parentheses, sqrt log exp abs.
+layer), + - * / ^, parentheses, sqrt log exp abs, the constants pi and e.
 """
 _SWEEP = re.compile(r"([A-Za-z_]\w*)=(.+)", re.ASCII)
 

@@ -6,10 +6,12 @@ A small recursive-descent grammar, never Python's ``eval``::
     term   := unary (("*" | "/") unary)*
     unary  := ("-" | "+") unary | power
     power  := atom ("^" unary)?          # right-associative: 2^3^2 = 2^9; -2^2 = -4
-    atom   := NUMBER | NAME | FUNC "(" expr ")" | "(" expr ")"
+    atom   := NUMBER | CONST | NAME | FUNC "(" expr ")" | "(" expr ")"
     FUNC   := sqrt | log | exp | abs
+    CONST  := pi | e
 
-Names are sweep variables and the derived ``d`` (input dimension) and ``width`` (widest weighted layer).
+Names are sweep variables and the derived ``d`` (input dimension) and ``width`` (widest weighted layer); ``pi``
+and ``e`` are the constants (a sweep may not use those names).
 An expression is parsed once (errors point at the character) and evaluated per grid point in float64;
 a value that is not finite (``log(0)``, ``1/0``) is an error naming the expression and the variables.
 """
@@ -24,10 +26,12 @@ from typing import Any, NoReturn
 
 from theorycheck.errors import TheorycheckError
 
-__all__ = ["FUNCTIONS", "Expression", "ExpressionError"]
+__all__ = ["CONSTANTS", "FUNCTIONS", "Expression", "ExpressionError"]
 
 #: the functions an expression may call
 FUNCTIONS: dict[str, Callable[[float], float]] = {"sqrt": math.sqrt, "log": math.log, "exp": math.exp, "abs": abs}
+#: names that are numbers, not variables
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 #: longest expression accepted (characters) and deepest nesting of parentheses
 MAX_LENGTH = 500
 MAX_DEPTH = 50
@@ -138,7 +142,7 @@ class _Parser:
         self.depth = 0
 
     def _fail(self, position: int, message: str) -> NoReturn:
-        hint = " (numbers, names, + - * / ^, parentheses, sqrt log exp abs)"
+        hint = " (numbers, names, + - * / ^, parentheses, sqrt log exp abs, pi and e)"
         raise ExpressionError(f"{message} at position {position} of {self.text!r}{hint}")
 
     def _peek(self) -> tuple[str, str, int] | None:
@@ -214,6 +218,8 @@ class _Parser:
                 if not self._take(")"):
                     self._fail(self._peek()[2] if self._peek() else len(self.text), "missing ')'")  # type: ignore[index]
                 return ("call", value, inner)
+            if value in CONSTANTS:
+                return ("num", CONSTANTS[value])
             return ("name", value)
         if value == "(":
             inner = self._expr()

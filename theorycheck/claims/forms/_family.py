@@ -165,6 +165,10 @@ class Family:
                 raise TheorycheckError(
                     f"{self.where}.sweep.width: 'width' is derived (the widest weighted layer); call the variable w"
                 )
+            if name in ("pi", "e"):
+                raise TheorycheckError(
+                    f"{self.where}.sweep.{name}: '{name}' is a constant in expressions; call the variable otherwise"
+                )
             for v in values if isinstance(values, list) else [values]:
                 if (
                     isinstance(v, bool)
