@@ -7,7 +7,7 @@ from typing import Any
 
 from theorycheck.claims._params import Param, network_count, sweep
 
-__all__ = ["DIMS", "ID_EXACT", "RES", "ROLES", "cnn", "col", "coord_size", "fc", "networks"]
+__all__ = ["DIMS", "ID_EXACT", "RES", "ROLES", "cnn", "col", "coord_size", "fc", "networks", "pooling_block"]
 
 ROLES = ("main", "control")
 ID_EXACT = 1e-12  # identities of the graph, in float64
@@ -34,6 +34,14 @@ def cnn(
     if stride2:
         convs[-1] = f"conv({channels},3,stride=2{pad}) relu"
     return f"{' '.join(convs)} {head} dense(10{last})"
+
+
+def pooling_block(c: int, variant: str) -> str:
+    """Figure 3's block: two 3×3 convolutions, the second followed by 2×2 ``avg`` or ``max`` pooling, or itself of
+    stride 2 (``strided``): the three ways of halving the resolution that the paper compares."""
+    if variant == "strided":
+        return f"conv({c},3) relu conv({c},3,stride=2) relu"
+    return f"conv({c},3) relu conv({c},3) relu {variant}pool(2)"
 
 
 def dim(shape: str) -> int:

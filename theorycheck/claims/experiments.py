@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from theorycheck.claims._archs import networks
+from theorycheck.claims._archs import networks, pooling_block
 from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
 from theorycheck.claims._params import (
     Param,
@@ -75,11 +75,7 @@ def _fig1_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
 
 
 def _fig3_arch(c: int, variant: str) -> str:
-    if variant == "strided":
-        block = f"conv({c},3) relu conv({c},3,stride=2) relu"
-    else:
-        block = f"conv({c},3) relu conv({c},3) relu {variant}pool(2)"
-    return f"[{block}]*3 globalavgpool dense(10,gain=1)"
+    return f"[{pooling_block(c, variant)}]*3 globalavgpool dense(10,gain=1)"
 
 
 def _fig3_cells(p: dict[str, Any]) -> list[Cell]:

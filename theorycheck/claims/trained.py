@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from theorycheck.claims._archs import pooling_block
 from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
 from theorycheck.claims._params import Param, int_range, network_count, positive_float, positive_int, sweep
 from theorycheck.claims._parts import CONSTANT, Sample, less_than_part, not_covered, ratio_parts, scaling_part
@@ -187,11 +188,9 @@ _REPORTED = (("mean", "loss.l1"), ("vulnerability", "vulnerability"), ("accuracy
 
 
 def _fig3_arch(c: int, variant: str) -> str:
-    if variant == "strided":
-        block = f"conv({c},3) relu conv({c},3,stride=2) relu"
-    else:
-        block = f"conv({c},3) relu conv({c},3) relu {variant}pool(2)"
-    return f"[{block}]*2 flatten dense(10)"  # a flattened head learns the digits to ~88% in 60 steps
+    return (
+        f"[{pooling_block(c, variant)}]*2 flatten dense(10)"  # a flattened head learns the digits to ~88% in 60 steps
+    )
 
 
 def _fig3_cells(p: dict[str, Any]) -> list[Cell]:

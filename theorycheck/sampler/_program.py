@@ -43,7 +43,8 @@ ACTIVATION_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sigmoid": torch.sigmoid,
     "softplus": F.softplus,
 }
-_PAD_MODE = {"zero": "constant", "valid": "constant", "circular": "circular", "reflect": "reflect"}
+#: ``F.pad`` mode of each DSL padding (the trainer's examples-axis program reads it too)
+PAD_MODE = {"zero": "constant", "valid": "constant", "circular": "circular", "reflect": "reflect"}
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ def _apply(
             )
         channels_last = conv.channels_last
         if before or after:
-            x = F.pad(x, (before, after, before, after), mode=_PAD_MODE[node.padding])
+            x = F.pad(x, (before, after, before, after), mode=PAD_MODE[node.padding])
         w = weights[op.index]
         c_in, h, wd = x.shape[1:]
         fmt = torch.channels_last if channels_last else torch.contiguous_format

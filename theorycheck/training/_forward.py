@@ -25,11 +25,9 @@ from theorycheck.graph import (
     GlobalMaxPool,
     MaxPool,
 )
-from theorycheck.sampler._program import ACTIVATION_FNS, Op, Program
+from theorycheck.sampler._program import ACTIVATION_FNS, PAD_MODE, Op, Program
 
 __all__ = ["forward"]
-
-_PAD_MODE = {"zero": "constant", "circular": "circular", "reflect": "reflect"}
 
 
 def forward(program: Program, x: torch.Tensor, weights: dict[int, torch.Tensor]) -> torch.Tensor:
@@ -57,7 +55,7 @@ def _apply(op: Op, x: torch.Tensor, weights: dict[int, torch.Tensor]) -> torch.T
     if isinstance(node, Conv):
         before, after = node.pad
         if before or after:
-            x = _per_example(lambda t: F.pad(t, (before, after, before, after), mode=_PAD_MODE[node.padding]), x)
+            x = _per_example(lambda t: F.pad(t, (before, after, before, after), mode=PAD_MODE[node.padding]), x)
         c, h, w = x.shape[2:]
         y = F.conv2d(
             x.transpose(0, 1).reshape(m, b * c, h, w),
