@@ -173,3 +173,44 @@ def test_progress_counts_every_coordinate_once() -> None:
     done = [c[0] for c in calls]
     assert calls and all(c[1] == 2 * 72 for c in calls)
     assert done == sorted(done) and done[-1] == 2 * 72
+
+
+def test_the_law_of_a_finite_fan_in_layer_decides_coverage() -> None:
+    """Issue 27: only the layer that reads the input has finite fan-in at infinite width. Its law matters for a
+    smooth activation and for pairs of positions (refused), not for a ReLU on one position (law-free by
+    w → −w symmetry, so equal to the Gaussian answer) nor for a layer with infinite fan-in."""
+    x = np.array([0.8, -1.3])
+    for law in ("uniform", "rademacher"):
+        refused = kernel_predict(f"dense(64,init={law}) tanh dense(1)", 2, x)
+        assert not refused.covered and refused.reason is not None
+        assert refused.reason.startswith("1 tanh on 64: its input is centred but not Gaussian")
+        image = np.ones((1, 4, 4))
+        conv = kernel_predict(f"conv(4,3,init={law}) relu globalavgpool dense(1)", "1x4x4", image)
+        assert not conv.covered and "not Gaussian" in (conv.reason or "")
+        gaussian = kernel_predict("dense(64) relu dense(64) relu dense(1)", 2, x).grad_sq_norm
+        assert kernel_predict(f"dense(64,init={law}) relu dense(64) relu dense(1)", 2, x).grad_sq_norm == gaussian
+        deep = kernel_predict(f"dense(64) tanh dense(64,init={law}) tanh dense(1)", 2, x)
+        assert (
+            deep.covered
+            and deep.grad_sq_norm == kernel_predict("dense(64) tanh dense(64) tanh dense(1)", 2, x).grad_sq_norm
+        )
+        # the law survives linear weightless ops and sums, until a layer with infinite fan-in
+        assert not kernel_predict(f"dense(64,init={law}) residual{{relu dense(64)}} tanh dense(1)", 2, x).covered
+
+
+def test_h_notes_a_gate_that_ends_a_branch_summed_with_another_path() -> None:
+    from theorycheck.theory import predict
+
+    noted = [
+        "dense(64) relu residual{dense(64) relu} dense(1)",
+        "dense(64) relu add{dense(64) relu | dense(64) relu} relu dense(1)",
+        "dense(64) relu add{add{dense(64) relu | dense(64)} | dense(64) relu} dense(1)",  # a gate inside a nested add
+    ]
+    for arch in noted:
+        notes = predict(arch, 2).notes
+        assert len(notes) == 1 and notes[0].startswith("2 add on 64: a branch ending in a ReLU gate"), arch
+    for arch in (
+        "dense(64) relu add{dense(64) relu | dense(64)} dense(1)",
+        "dense(64) relu residual{dense(64)} dense(1)",
+    ):
+        assert predict(arch, 2).notes == (), arch

@@ -5,9 +5,20 @@ width), and an ``add`` whose branches' cross-moments vanish. Channel groups carr
 (:mod:`._frames`): a ReLU on a non-negative group is the identity (exact); anything else that is not a centred
 Gaussian (``relu(u) + b`` after a post-activation residual block, a smooth activation of a non-negative value,
 an activation of the raw input) is refused, naming the node and its input shape.
+
+At infinite width only layers with infinite fan-in have Gaussian pre-activations (central limit theorem). A layer
+that reads the network input has finite fan-in, so under ``init=uniform`` or ``init=rademacher`` its outputs are a
+finite sum of non-Gaussian terms (law :data:`NONGAUSS`): the second moments are still exact, but an activation of
+them is not the Gaussian expectation, and is refused (``dense(64,init=rademacher) tanh dense(1)`` on input 2: the
+Gaussian formula is 5.5% below the wide-network value). One case stays exact: a ReLU on a single position (a dense
+layer's features). The kernel level reads its output only at ``x′ = x``, where ``E[relu(u)²] = ½E[u²]``,
+``E[1(u>0) w_i u] = ½E[w_i u]`` and ``E[1(u>0) w_i²] = ½E[w_i²]`` for every law symmetric under ``w → −w``;
+between two positions ``E[relu(u_p) relu(u_q)]`` depends on the joint law, and is refused.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from theorycheck.graph import (
     Activation,
@@ -20,22 +31,9 @@ from theorycheck.graph import (
     GlobalAvgPool,
     format_shape,
 )
-from theorycheck.theory._frames import NONNEG, OTHER, Frame, law_name
+from theorycheck.theory._frames import NONGAUSS, NONNEG, OTHER, Frame, centred_branch, law_name
 
-__all__ = ["centred_branch", "passes_through", "uncovered"]
-
-
-def centred_branch(frames: list[Frame]) -> bool:
-    """True when the branch ends in a weighted layer followed only by linear weightless ops (or in a concat of
-    such branches): its output is linear in zero-mean weights that no other branch uses."""
-    for fr in reversed(frames):
-        if isinstance(fr.node, (Dense, Conv)):
-            return True
-        if isinstance(fr.node, Concat):
-            return all(centred_branch(b) for b in fr.branches)
-        if not isinstance(fr.node, (AvgPool, GlobalAvgPool, Flatten)):
-            return False
-    return False  # the identity
+__all__ = ["passes_through", "uncovered"]
 
 
 def _activation_uncovered(fr: Frame) -> str | None:
@@ -51,6 +49,14 @@ def _activation_uncovered(fr: Frame) -> str | None:
             f"{where}: its input is {law_name(OTHER)} (e.g. the sum of a non-negative branch and a Gaussian one, "
             f"as relu(u) + b after a residual block), so the Gaussian formula for {fn} does not apply and its "
             "exact law is not computed: not covered at kernel level"
+        )
+    positions = int(np.prod(fr.in_shape[1:]))
+    if (fr.in_law == NONGAUSS).any() and (fn != "relu" or positions > 1):
+        return (
+            f"{where}: its input is {law_name(NONGAUSS)}: a layer with uniform or Rademacher weights reads the "
+            "network input, whose fan-in stays finite at infinite width, so its pre-activations are not Gaussian "
+            f"and the Gaussian formula for {fn} does not apply: not covered at kernel level (use init=normal on "
+            "the layers that read the input, or measure it with `theorycheck estimate`)"
         )
     if fn != "relu" and (fr.in_law == NONNEG).any():
         return f"{where}: {fn} of a non-negative input (not a centred Gaussian) is not covered at kernel level"
