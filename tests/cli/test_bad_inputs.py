@@ -42,6 +42,7 @@ def srow(name: str, fragment: str, claim: str, params: str = "", study_extra: st
 
 RESULTS = {"res/study.json": "{}", "res/verdicts.json": "[]", "res/results.json": "{}"}
 
+BAD = "tests.cli._bad_modules"
 P = ["predict"]
 E = ["estimate"]
 ROWS: list[Row] = [
@@ -273,6 +274,17 @@ ROWS: list[Row] = [
         study("sg.lemma7"),
     ),
     Row("zero workers", ["run", "s.toml", "--out", "o", "--workers", "0"], "positive integer", study("sg.lemma7")),
+    # -- from_module: modules the DSL cannot express (issue 24) -------------------------------------------------
+    Row("module bn and biases", [*P, "--module", f"{BAD}:bn_and_biases", "--input", "3x8x8"], "3 parts are not"),
+    Row("module replicate pad", [*P, "--module", f"{BAD}:replicate_pad", "--input", "3x8x8"], "replicate padding"),
+    Row("module grouped conv", [*P, "--module", f"{BAD}:grouped", "--input", "3x8x8"], "groups=3 (a grouped"),
+    Row(
+        "module pad then relu", [*P, "--module", f"{BAD}:pad_before_relu", "--input", "3x8x8"], "right before a Conv2d"
+    ),
+    Row("module view mixes", [*P, "--module", f"{BAD}:mixes_examples", "--input", "3x8x8"], "only flattening each"),
+    Row(
+        "module wrong shape", [*P, "--module", f"{BAD}:tutorial", "--input", "3x9x9"], "fails on inputs of shape 3x9x9"
+    ),
 ]
 
 

@@ -32,10 +32,15 @@ def _module_arch(args: argparse.Namespace) -> Any:
         raise TheorycheckError("give an architecture ARCH or --module PKG.MOD:FACTORY (one of the two)")
     if args.module is None:
         return args.arch
-    from theorycheck._imports import call_factory
-    from theorycheck.graph import from_module
+    import sys
 
-    return from_module(call_factory(args.module, what="--module"), args.input)
+    from theorycheck._imports import call_factory
+    from theorycheck.graph import convert_module
+
+    conversion = convert_module(call_factory(args.module, what="--module"), args.input)
+    for note in conversion.notes:
+        print(f"theorycheck: --module {args.module}: {note}", file=sys.stderr)
+    return conversion.architecture
 
 
 def add_predict(sub: Any) -> None:

@@ -18,6 +18,8 @@ from theorycheck.graph._builder import serial as serial
 from theorycheck.graph._builder import sigmoid as sigmoid
 from theorycheck.graph._builder import softplus as softplus
 from theorycheck.graph._builder import tanh as tanh
+from theorycheck.graph._from_module import Conversion as Conversion
+from theorycheck.graph._from_module import convert_module as convert_module
 from theorycheck.graph._from_module import from_module as from_module
 from theorycheck.graph._init import Init as Init
 from theorycheck.graph._nodes import ACTIVATIONS as ACTIVATIONS
@@ -53,6 +55,7 @@ __all__ = [
     "Branches",
     "Concat",
     "Conv",
+    "Conversion",
     "Dense",
     "Flatten",
     "GlobalAvgPool",
@@ -68,6 +71,7 @@ __all__ = [
     "avgpool",
     "concat",
     "conv",
+    "convert_module",
     "dense",
     "flatten",
     "format_shape",

@@ -5,102 +5,166 @@ concatenates branches (``torch.cat([a, b], 1)``) becomes the DSL's ``add{…}`` 
 decomposed series-parallel: a merge's branches start at its immediate dominator (the last value every path from
 the input to the merge passes through), computed on the traced DAG (Cooper, Harvey & Kennedy 2001).
 
-Mapped: ``Linear`` and ``Conv2d`` without bias (zeros, circular or reflect padding, "same" or none; stride,
-dilation; ``F.pad`` before a ``Conv2d(padding=0)``), ``ReLU``, ``Tanh``, ``Sigmoid``, ``Softplus`` (modules or
-functions), ``AvgPool2d``, ``MaxPool2d`` (no padding), ``Flatten``/``torch.flatten(x, 1)``,
-``AdaptiveAvgPool2d(1)``/``AdaptiveMaxPool2d(1)`` (the global pools), ``nn.Identity``, ``+`` and ``torch.cat``
-along channels. Anything else is one error naming the module's qualified name, its type and what it would need.
-The weights are not read: theorycheck samples its own, from ``init`` (He by default).
+Every value's shape comes from torch itself: the traced graph runs once on a batch of two fake examples
+(``FakeTensorMode``: shapes only, nothing allocated), so a ``view`` or ``squeeze`` is read from what it does.
+Which layers are read, and the refusals, are :mod:`._module_layers`'. A module that cannot be converted gets one
+error listing every node that blocks it, in forward order. Nodes that compute the identity at evaluation
+(``nn.Dropout*``, ``nn.Identity``) are dropped and named in the conversion's notes. The weights are not read:
+theorycheck samples its own, from ``init`` (He by default).
 """
 
 from __future__ import annotations
 
+import math
 import operator
+from dataclasses import dataclass
 from typing import Any
 
 from theorycheck.errors import TheorycheckError
 from theorycheck.graph._architecture import Architecture
 from theorycheck.graph._init import HE, Init
-from theorycheck.graph._nodes import (
-    Activation,
-    Add,
-    AvgPool,
-    Concat,
-    Conv,
-    Dense,
-    Flatten,
-    GlobalAvgPool,
-    GlobalMaxPool,
-    MaxPool,
-    Node,
+from theorycheck.graph._module_layers import (
+    IDENTITY_METHODS,
+    MEASURE,
+    RESHAPE_METHODS,
+    Blocked,
+    conv_layer,
+    function_layer,
+    inert_module,
+    is_global_pool,
+    module_layer,
+    padding_step,
+    reshape_layer,
 )
-from theorycheck.graph._shapes import Shape, parse_input_shape
+from theorycheck.graph._nodes import Add, Concat, Conv, Dense, GlobalAvgPool, Node
+from theorycheck.graph._shapes import Shape, format_shape, parse_input_shape
 
-__all__ = ["from_module"]
-
-_MEASURE = "measure it as a module family instead"
-
-
-def _fail(where: str, what: str, need: str) -> TheorycheckError:
-    return TheorycheckError(f"{where} ({what}): {need}")
+__all__ = ["Conversion", "convert_module", "from_module"]
 
 
-def _tables() -> tuple[dict[type, str], dict[Any, str]]:
+@dataclass(frozen=True)
+class Conversion:
+    """A module's graph, and what the conversion dropped or assumed (one line each)."""
+
+    architecture: Architecture
+    notes: tuple[str, ...] = ()
+
+
+def _trace(module: Any) -> Any:
+    import torch.fx
+
+    try:
+        return torch.fx.symbolic_trace(module)
+    except Exception as exc:
+        raise TheorycheckError(
+            f"torch.fx cannot trace {type(module).__name__} ({type(exc).__name__}: {exc}); the conversion needs "
+            f"a forward without data-dependent control flow, or {MEASURE}"
+        ) from None
+
+
+def _shapes(gm: Any, name: str, shape: Shape) -> dict[Any, tuple[int, ...]]:
+    """The shape of every tensor value of the traced graph on a batch of two fake examples of ``shape``."""
+    import contextlib
+    import io
+    import logging
+
     import torch
-    import torch.nn.functional as F
-    from torch import nn
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
-    modules = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.Softplus: "softplus"}
-    functions: dict[Any, str] = {
-        F.relu: "relu",
-        torch.relu: "relu",
-        torch.tanh: "tanh",
-        F.tanh: "tanh",
-        torch.sigmoid: "sigmoid",
-        F.sigmoid: "sigmoid",
-        F.softplus: "softplus",
-    }
-    return modules, functions
+    class _Located(ShapeProp):  # type: ignore[misc]
+        where = "the input"
+
+        def run_node(self, n: Any) -> Any:
+            self.where = str(n.target) if n.op == "call_module" else n.name
+            return super().run_node(n)
+
+    param = next(gm.parameters(), None)
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+    mode = FakeTensorMode(allow_non_fake_inputs=True)
+    prop = _Located(gm, fake_mode=mode)
+    quiet = logging.getLogger("torch._subclasses.fake_tensor")
+    level, quiet.level = quiet.level, logging.CRITICAL
+    try:
+        with mode:
+            x = torch.zeros((2, *shape), dtype=dtype)
+        with contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints the traceback of a failing node
+            prop.propagate(x)
+    except Exception as exc:
+        while exc.__cause__ is not None:
+            exc = exc.__cause__  # type: ignore[assignment]
+        why = str(exc).splitlines()[0].rstrip(".") if str(exc) else type(exc).__name__
+        raise TheorycheckError(
+            f"{name} fails on inputs of shape {format_shape(shape)} at {prop.where} ({why}); check the input "
+            "shape, or the in_features of a Linear after a flatten"
+        ) from None
+    finally:
+        quiet.setLevel(level)
+    meta = {n: n.meta.get("tensor_meta") for n in gm.graph.nodes}
+    return {n: tuple(m.shape) for n, m in meta.items() if isinstance(m, TensorMetadata)}
 
 
 class _Converter:
-    def __init__(self, module: Any, init: Init) -> None:
-        import torch.fx
-
-        try:
-            self.gm = torch.fx.symbolic_trace(module)
-        except Exception as exc:
-            raise TheorycheckError(
-                f"torch.fx cannot trace {type(module).__name__} ({type(exc).__name__}: {exc}); the conversion needs "
-                f"a forward without data-dependent control flow, or {_MEASURE}"
-            ) from None
-        self.init = init
+    def __init__(self, module: Any, shape: Shape, init: Init) -> None:
+        self.gm = _trace(module)
+        self.name, self.init = type(module).__name__, init
         self.modules = dict(self.gm.named_modules())
-        self.act_modules, self.act_functions = _tables()
         self.nodes = list(self.gm.graph.nodes)
         self.order = {n: i for i, n in enumerate(self.nodes)}
         inputs = [n for n in self.nodes if n.op == "placeholder"]
         if len(inputs) != 1:
-            raise TheorycheckError(f"{type(module).__name__}: forward must take one input tensor, takes {len(inputs)}")
+            raise TheorycheckError(f"{self.name}: forward must take one input tensor, takes {len(inputs)}")
         self.input = inputs[0]
-        calls = [n.target for n in self.nodes if n.op == "call_module"]
-        for target in calls:
-            if calls.count(target) > 1 and any(True for _ in self.modules[target].parameters()):
-                kind = type(self.modules[target]).__name__
-                raise _fail(str(target), kind, f"applied twice: shared weights are not expressible; {_MEASURE}")
+        self.shape = _shapes(self.gm, self.name, shape)
         self.dom = self._dominators()
         self.used: set[Any] = set()
+        self.inert: dict[str, None] = {}
+
+    # -- what blocks the conversion ----------------------------------------------------------------
+    def problems(self) -> list[Blocked]:
+        """Every node the DSL cannot express, in forward order."""
+        out: list[Blocked] = []
+        calls = [n.target for n in self.nodes if n.op == "call_module"]
+        for node in self.nodes:
+            if node.op in ("placeholder", "output") or node not in self.shape:
+                continue  # the input, the output, and values that are not tensors (x.size(0))
+            try:
+                shared = node.op == "call_module" and calls.count(node.target) > 1
+                if shared and any(True for _ in self.modules[node.target].parameters()):
+                    kind = type(self.modules[node.target]).__name__
+                    raise Blocked(
+                        str(node.target), kind, f"applied twice: shared weights are not expressible; {MEASURE}"
+                    )
+                if self._merge(node) is None and not self._consumed_padding(node):
+                    self._single(node)
+            except Blocked as exc:
+                if all(str(exc) != str(seen) for seen in out):
+                    out.append(exc)
+        return out
+
+    def _consumed_padding(self, node: Any) -> bool:
+        """A padding step whose only user is a Conv2d that pads nothing itself (the conv reads it)."""
+        if padding_step(node, self.modules) is None:
+            return False
+        users = list(node.users)
+        if len(users) == 1 and users[0].op == "call_module":
+            mod = self.modules[users[0].target]
+            if type(mod).__name__ == "Conv2d" and mod.padding in ("valid", (0, 0)):
+                return True
+        raise Blocked(
+            self._where(node), self._kind(node), "padding is expressible only right before a Conv2d(padding=0)"
+        )
 
     # -- structure -------------------------------------------------------------------------------
     def _preds(self, node: Any) -> list[Any]:
-        """Tensor inputs in argument order, repeats kept (``x + x`` has two)."""
+        """Tensor inputs in argument order, repeats kept (``x + x`` has two); ``x.size(0)`` is not one."""
         import torch
 
         if node.op == "call_function" and node.target is torch.cat:
             return list(node.args[0])
         if node.op == "call_function" and node.target in (operator.add, torch.add):
             return [a for a in node.args if hasattr(a, "op")]
-        return list(node.all_input_nodes)
+        return [n for n in node.all_input_nodes if n in self.shape]
 
     def _dominators(self) -> dict[Any, set[Any]]:
         dom: dict[Any, set[Any]] = {}
@@ -125,11 +189,12 @@ class _Converter:
         while value is not stop:
             if value.op == "placeholder":
                 raise TheorycheckError(
-                    "the traced graph is not series-parallel (a value crosses from one branch into another); "
-                    f"{_MEASURE}"
+                    f"the traced graph is not series-parallel (a value crosses from one branch into another); {MEASURE}"
                 )
             if value in self.used:
-                raise _fail(self._where(value), "applied twice", f"shared weights are not expressible; {_MEASURE}")
+                raise TheorycheckError(
+                    f"{self._where(value)} (applied twice): shared weights are not expressible; {MEASURE}"
+                )
             self.used.add(value)
             merge = self._merge(value)
             if merge is not None:
@@ -155,142 +220,83 @@ class _Converter:
 
         if value.op == "call_function" and value.target in (operator.add, torch.add):
             if len(value.args) != 2 or not all(hasattr(a, "op") for a in value.args) or value.kwargs:
-                raise _fail(self._where(value), "add", "only the sum of two tensors (a residual) is expressible")
+                raise Blocked(self._where(value), "add", "only the sum of two tensors (a residual) is expressible")
             return Add
         if value.op == "call_function" and value.target is torch.cat:
             dim = value.args[1] if len(value.args) > 1 else value.kwargs.get("dim", 0)
             if dim != 1:
-                raise _fail(self._where(value), "torch.cat", f"concatenation along dim {dim}; only dim 1 (channels)")
+                raise Blocked(self._where(value), "torch.cat", f"concatenation along dim {dim}; only dim 1 (channels)")
             return Concat
         return None
 
     def _where(self, value: Any) -> str:
         return str(value.target) if value.op == "call_module" else value.name
 
+    def _kind(self, value: Any) -> str:
+        if value.op == "call_module":
+            return type(self.modules[value.target]).__name__
+        return value.target if isinstance(value.target, str) else getattr(value.target, "__name__", str(value.target))
+
     # -- single-input layers ----------------------------------------------------------------------
     def _single(self, value: Any) -> tuple[Node | None, Any]:
+        """The layer ``value`` computes and the value it reads."""
         import torch
-        import torch.nn.functional as F
 
+        where, kind = self._where(value), self._kind(value)
         preds = self._preds(value)
         if len(preds) != 1:
-            raise _fail(self._where(value), str(value.target), f"takes {len(preds)} tensors; {_MEASURE}")
+            raise Blocked(where, kind, f"takes {len(preds)} tensors; {MEASURE}")
         pred = preds[0]
         if value.op == "call_module":
-            return self._module(value, pred)
-        target = value.target
-        if value.op == "call_function" and target in self.act_functions:
-            return Activation(self.act_functions[target]), pred  # type: ignore[arg-type]
-        if value.op == "call_method" and target in ("relu", "tanh", "sigmoid"):
-            return Activation(target), pred
-        if (value.op == "call_function" and target is torch.flatten) or (
-            value.op == "call_method" and target == "flatten"
-        ):
-            start = value.args[1] if len(value.args) > 1 else value.kwargs.get("start_dim", 0)
-            if start != 1:
-                raise _fail(value.name, "flatten", f"start_dim={start}; only flatten(x, 1) keeps the batch")
-            return self._flatten(pred)
-        if value.op == "call_function" and target is F.pad:
-            raise _fail(value.name, "F.pad", "padding is expressible only right before a Conv2d with padding=0")
-        if value.op == "call_function" and target is F.adaptive_avg_pool2d:
+            mod = self.modules[value.target]
+            if type(mod).__name__ == "Conv2d":
+                step = padding_step(pred, self.modules)
+                if step is not None:
+                    self.used.add(pred)
+                conv = conv_layer(mod, where, self.init, step, self._where(pred))
+                return conv, (self._preds(pred)[0] if step is not None else pred)
+            if type(mod).__name__ == "Flatten":
+                return self._reshape(value, where, kind, pred)
+            layer = module_layer(mod, where, self.init)
+            if layer is None and inert_module(mod):
+                self.inert[f"{where} ({kind})"] = None
+            return layer, pred
+        if value.op == "call_method" and value.target in ("relu", "tanh", "sigmoid"):
+            return function_layer(getattr(torch, value.target), where), pred
+        if value.op == "call_method" and value.target in IDENTITY_METHODS:
+            return None, pred
+        if value.target in RESHAPE_METHODS or value.target in (torch.flatten, torch.reshape, torch.squeeze):
+            return self._reshape(value, where, kind, pred)
+        if value.target in ("mean", torch.mean):
+            return self._mean(value, where, kind, pred)
+        if value.op != "call_function":
+            raise Blocked(where, kind, f"not expressible in the graph DSL; {MEASURE}")
+        if padding_step(value, self.modules) is not None:
+            raise Blocked(where, kind, "padding is expressible only right before a Conv2d(padding=0)")
+        layer = function_layer(value.target, where)
+        if layer is None:
+            self.inert[f"{where} ({kind})"] = None
+        return layer, pred
+
+    def _reshape(self, value: Any, where: str, kind: str, pred: Any) -> tuple[Node | None, Any]:
+        """A reshape read from its shapes; a flatten right after a global pool is the pool's own (the DSL's global
+        pools end in a vector)."""
+        before, after = self.shape[pred], self.shape[value]
+        if self._after_global_pool(pred) and after == (before[0], math.prod(before[1:])):
+            return None, pred
+        return reshape_layer(where, kind, before, after), pred
+
+    def _mean(self, value: Any, where: str, kind: str, pred: Any) -> tuple[Node | None, Any]:
+        """``x.mean((2, 3))``: the global average pool, when the shapes say so."""
+        before, after = self.shape[pred], self.shape[value]
+        if len(before) == 4 and after == before[:2]:
             return GlobalAvgPool(), pred
-        name = getattr(target, "__name__", str(target))
-        raise _fail(value.name, name, f"not expressible in the graph DSL; {_MEASURE}")
+        raise Blocked(where, kind, f"averages {before} to {after}; only the mean over both spatial axes is expressible")
 
-    def _flatten(self, pred: Any) -> tuple[Node | None, Any]:
-        """A flatten after a global pool is the pool's own (the DSL's global pools end in a vector)."""
-        if pred.op == "call_module" and self._is_global_pool(self.modules[pred.target]):
-            return None, pred
-        if pred.op == "call_function" and pred.target.__name__ == "adaptive_avg_pool2d":
-            return None, pred
-        return Flatten(), pred
-
-    @staticmethod
-    def _is_global_pool(mod: Any) -> bool:
-        from torch import nn
-
-        size = getattr(mod, "output_size", None)
-        return isinstance(mod, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d) and size in (1, (1, 1))
-
-    def _module(self, value: Any, pred: Any) -> tuple[Node | None, Any]:
-        from torch import nn
-
-        mod = self.modules[value.target]
-        where, kind = str(value.target), type(mod).__name__
-        if isinstance(mod, nn.Linear):
-            if mod.bias is not None:
-                raise _fail(where, kind, "has a bias, which the DSL does not have; use bias=False, or " + _MEASURE)
-            return Dense(mod.out_features, init=self.init), pred
-        if isinstance(mod, nn.Conv2d):
-            return self._conv(value, mod, pred)
-        if type(mod) in self.act_modules:
-            if isinstance(mod, nn.Softplus) and (mod.beta != 1 or mod.threshold != 20):
-                raise _fail(where, kind, "only Softplus(beta=1, threshold=20) is the DSL's softplus")
-            return Activation(self.act_modules[type(mod)]), pred  # type: ignore[arg-type]
-        if isinstance(mod, nn.AvgPool2d | nn.MaxPool2d):
-            return self._pool(where, mod), pred
-        if self._is_global_pool(mod):
-            return (GlobalAvgPool() if isinstance(mod, nn.AdaptiveAvgPool2d) else GlobalMaxPool()), pred
-        if isinstance(mod, nn.Flatten):
-            if mod.start_dim != 1 or mod.end_dim != -1:
-                raise _fail(where, kind, "only Flatten(start_dim=1, end_dim=-1) is expressible")
-            return self._flatten(pred)
-        if isinstance(mod, nn.Identity):
-            return None, pred
-        raise _fail(where, kind, f"not expressible in the graph DSL; {_MEASURE}")
-
-    def _pool(self, where: str, mod: Any) -> Node:
-        def square(v: Any, name: str) -> int:
-            if isinstance(v, tuple):
-                if len(set(v)) != 1:
-                    raise _fail(where, type(mod).__name__, f"{name} {v} is not square")
-                v = v[0]
-            return int(v)
-
-        if square(mod.padding, "padding") != 0 or mod.ceil_mode or square(getattr(mod, "dilation", 1), "dilation") != 1:
-            raise _fail(where, type(mod).__name__, "only pooling without padding, dilation or ceil_mode is expressible")
-        kernel = square(mod.kernel_size, "kernel")
-        stride = square(mod.stride if mod.stride is not None else kernel, "stride")
-        cls = AvgPool if type(mod).__name__ == "AvgPool2d" else MaxPool
-        return cls(kernel, None if stride == kernel else stride)
-
-    def _conv(self, value: Any, mod: Any, pred: Any) -> tuple[Node, Any]:
-        import torch.nn.functional as F
-
-        where, kind = str(value.target), "Conv2d"
-        if mod.bias is not None:
-            raise _fail(where, kind, "has a bias, which the DSL does not have; use bias=False, or " + _MEASURE)
-        if mod.groups != 1:
-            raise _fail(where, kind, f"groups={mod.groups}; only dense convolutions (groups=1) are expressible")
-        sizes = {"kernel": mod.kernel_size, "stride": mod.stride, "dilation": mod.dilation}
-        for name, v in sizes.items():
-            if v[0] != v[1]:
-                raise _fail(where, kind, f"{name} {v} is not square")
-        k, s, dil = mod.kernel_size[0], mod.stride[0], mod.dilation[0]
-        total = dil * (k - 1)
-        modes = {"zeros": "zero", "circular": "circular", "reflect": "reflect", "constant": "zero"}
-        pad = mod.padding
-        if pad == "same" or (isinstance(pad, tuple) and pad[0] == pad[1] and 2 * pad[0] == total and total > 0):
-            if mod.padding_mode not in modes:
-                raise _fail(where, kind, f"padding_mode {mod.padding_mode!r}; use zeros, circular or reflect")
-            padding = modes[mod.padding_mode]
-        elif pad in ("valid", (0, 0)):
-            padding = "valid"
-            if pred.op == "call_function" and pred.target is F.pad:  # F.pad(x, (l, r, l, r), mode) then the conv
-                amounts = tuple(pred.args[1])
-                mode = pred.args[2] if len(pred.args) > 2 else pred.kwargs.get("mode", "constant")
-                if amounts != (total // 2, total - total // 2) * 2 or mode not in modes:
-                    raise _fail(
-                        pred.name,
-                        "F.pad",
-                        f"pads {amounts} ({mode}); the DSL pads (floor, ceil) of "
-                        f"dilation·(k−1) = {total} per axis, zeros, circular or reflect",
-                    )
-                self.used.add(pred)
-                padding, pred = modes[mode], self._preds(pred)[0]
-        else:
-            raise _fail(where, kind, f"padding {pad} is neither 0 nor 'same' (dilation·(k−1)/2 = {total / 2:g})")
-        return Conv(mod.out_channels, k, s, dil, padding, init=self.init), pred  # type: ignore[arg-type]
+    def _after_global_pool(self, pred: Any) -> bool:
+        if pred.op == "call_module" and is_global_pool(self.modules[pred.target]):
+            return True
+        return pred.op == "call_function" and getattr(pred.target, "__name__", "") == "adaptive_avg_pool2d"
 
     def weighted_modules(self) -> list[Any]:
         """The Linear/Conv2d modules in the order the DSL's weighted layers come (pre-order)."""
@@ -301,31 +307,50 @@ class _Converter:
         ]
 
 
-def from_module(module: Any, input_shape: Shape | str | int, *, init: Init = HE) -> Architecture:
-    """The architecture of ``module`` (an ``nn.Module``) for inputs of ``input_shape`` (without the batch axis).
+def convert_module(module: Any, input_shape: Shape | str | int, *, init: Init = HE) -> Conversion:
+    """The architecture of ``module`` (an ``nn.Module``) for inputs of ``input_shape`` (without the batch axis),
+    with the conversion's notes (the nodes dropped as the identity at evaluation).
 
-    Raises :class:`TheorycheckError` naming the first module the DSL cannot express, e.g.
-    ``layer3.0.bn1 (BatchNorm2d): not expressible in the graph DSL; measure it as a module family instead``.
-    The weights are theorycheck's own (``init``, He by default), not the module's.
+    Raises one :class:`TheorycheckError` naming every node the DSL cannot express, e.g.
+    ``layer3.0.bn1 (BatchNorm2d): normalisation layers are not in the theory; …``.
     """
     from torch import nn
 
     if not isinstance(module, nn.Module):
         raise TheorycheckError(f"from_module needs an nn.Module, got {type(module).__name__}")
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
-    conv = _Converter(module, init)
-    for node in conv.nodes:  # refuse the first module (in forward order) the DSL cannot express
-        if node.op == "call_module":
-            preds = conv._preds(node)
-            conv._module(node, preds[0] if preds else None)
+    conv = _Converter(module, shape, init)
+    problems = conv.problems()
+    if len(problems) == 1:
+        raise TheorycheckError(str(problems[0]))
+    if problems:  # one line per (type, reason), naming every part it blocks, in forward order
+        groups: dict[tuple[str, str], list[str]] = {}
+        for p in problems:
+            groups.setdefault((p.what, p.need), []).append(p.where)
+        listed = "\n".join(f"  {', '.join(where)} ({what}): {need}" for (what, need), where in groups.items())
+        raise TheorycheckError(f"{conv.name}: {len(problems)} parts are not expressible in the graph DSL:\n{listed}")
     conv.used.clear()
     out = next(n for n in conv.nodes if n.op == "output")
     result = out.args[0]
     if not hasattr(result, "op"):
-        raise TheorycheckError(f"{type(module).__name__}: forward must return one tensor")
+        raise TheorycheckError(f"{conv.name}: forward must return one tensor")
     arch = Architecture(tuple(conv.build(result, conv.input)))
     _check_sizes(arch, shape, conv.weighted_modules())
-    return arch
+    notes = []
+    if conv.inert:
+        notes.append(
+            f"the identity at evaluation, dropped: {', '.join(conv.inert)} (the theory is about the network in "
+            "eval mode at initialisation; dropout is off there)"
+        )
+    return Conversion(arch, tuple(notes))
+
+
+def from_module(module: Any, input_shape: Shape | str | int, *, init: Init = HE) -> Architecture:
+    """The architecture of ``module`` for inputs of ``input_shape``: :func:`convert_module`'s, without its notes.
+
+    The weights are theorycheck's own (``init``, He by default), not the module's.
+    """
+    return convert_module(module, input_shape, init=init).architecture
 
 
 def weight_shapes(layers: tuple[Node, ...], shape: Shape) -> list[tuple[int, ...]]:
