@@ -72,7 +72,7 @@ def _shapes(gm: Any, name: str, shape: Shape) -> dict[Any, tuple[int, ...]]:
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
-    class _Located(ShapeProp):  # type: ignore[misc]
+    class _Located(ShapeProp):
         where = "the input"
 
         def run_node(self, n: Any) -> Any:
