@@ -117,3 +117,23 @@ def test_residual_then_relu_is_noted_under_h_and_refused_at_kernel_level(capsys:
     assert json.loads(capsys.readouterr().out)["notes"] == []
     assert main(["predict", pre, "--input", "3x8x8", "--level", "kernel", "--inputs", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["covered"] is True
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--version"], ["--help"], ["claims"], ["predict", "dense(8) relu dense(1)", "--input", "8"], ["run", "--help"]],
+)
+def test_the_first_commands_do_not_import_torch_or_pandas(argv: list[str]) -> None:
+    """Issue 24: the commands of a first hour start in a fraction of a second (benchmarks/cli_startup.py: 0.04 to
+    0.4 s, from 2.6 s); what keeps them there is that they never import torch, pandas or statsmodels."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom theorycheck.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in ('torch', 'pandas', 'statsmodels') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "HEAVY []"

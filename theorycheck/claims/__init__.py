@@ -9,21 +9,24 @@ machinery that claims are built from (cells, parts, cell kinds) is :mod:`theoryc
 
 from __future__ import annotations
 
-# importing the catalogue registers its cell kinds (sample and module here; the others next to their claims)
-from theorycheck.claims import _sampling  # noqa: F401
-from theorycheck.claims._base import Claim as Claim
-from theorycheck.claims.catalogue import CATALOGUE as CATALOGUE
-from theorycheck.claims.forms import (
-    Family,
-    property_claim,
-    ratio,
-    register,
-    registered,
-    scaling,
-    statistic,
-    value,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from theorycheck.errors import TheorycheckError, suggest
+
+if TYPE_CHECKING:
+    from theorycheck.claims._base import Claim as Claim
+    from theorycheck.claims.catalogue import CATALOGUE as CATALOGUE
+    from theorycheck.claims.forms import (
+        Family,
+        property_claim,
+        ratio,
+        register,
+        registered,
+        scaling,
+        statistic,
+        value,
+    )
 
 __all__ = [
     "CATALOGUE",
@@ -39,9 +42,28 @@ __all__ = [
     "value",
 ]
 
+#: loaded on first use (PEP 562): ``theorycheck claims`` lists the catalogue without importing its builders
+_LAZY = {
+    "Claim": "theorycheck.claims._base",
+    "CATALOGUE": "theorycheck.claims.catalogue",
+    **{
+        name: "theorycheck.claims.forms"
+        for name in ("Family", "property_claim", "ratio", "register", "registered", "scaling", "statistic", "value")
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'theorycheck.claims' has no attribute {name!r}")
+
 
 def get_claim(claim_id: str) -> Claim:
     """The catalogue's or a registered claim under ``claim_id``, or an error with the closest ID."""
+    from theorycheck.claims.catalogue import CATALOGUE
+    from theorycheck.claims.forms import registered
+
     known = {**CATALOGUE, **registered()}
     try:
         return known[claim_id]

@@ -18,6 +18,11 @@ from typing import Any
 
 import pandas as pd
 
+from theorycheck.claims._entries import PK as PK
+from theorycheck.claims._entries import SG as SG
+from theorycheck.claims._entries import TC as TC
+from theorycheck.claims._entries import Entry as Entry
+from theorycheck.claims._entries import Paper as Paper
 from theorycheck.claims._params import Param
 from theorycheck.errors import TheorycheckError
 from theorycheck.stats import Combined, Decision, combine
@@ -31,6 +36,7 @@ __all__ = [
     "Paper",
     "Param",
     "Part",
+    "make_claim",
     "strict_problems",
 ]
 
@@ -48,11 +54,6 @@ METHODS: dict[str, str] = {
     "batch-means": "a normal interval over independent batches",
     "extrapolation": "a weighted least-squares extrapolation in the width",
 }
-
-Paper = str
-SG = "Simon-Gabriel et al. (2019), Adversarial vulnerability of neural networks increases with input dimension"
-PK = "Peck et al. (2017), Lower bounds on the robustness to adversarial perturbations, appendix"
-TC = "theorycheck (beyond the papers: infinite-width kernel, Lee et al. 2018; Novak et al. 2019)"
 
 
 @dataclass(frozen=True)
@@ -275,20 +276,9 @@ class ClaimResult:
         }
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One claim of the catalogue: its ID, source, kind, statement and formula (typst math), in
-    ``theorycheck.claims.catalogue.ENTRIES``; its builder makes the :class:`Claim` from it."""
-
-    id: str
-    source: str
-    kind: str
-    statement: str
-    formula: str
-
-    def claim(self, **how: Any) -> Claim:
-        """The claim with this entry's metadata and ``how`` it is checked (``params``, ``make_cells``, …)."""
-        return Claim(self.id, self.source, self.kind, self.statement, self.formula, **how)
+def make_claim(entry: Entry, **how: Any) -> Claim:
+    """The claim with ``entry``'s metadata and ``how`` it is checked (``params``, ``make_cells``, …)."""
+    return Claim(entry.id, entry.source, entry.kind, entry.statement, entry.formula, **how)
 
 
 @dataclass

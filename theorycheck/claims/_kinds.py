@@ -83,11 +83,19 @@ def _ref(fn: Callable[..., Any]) -> str:
     return f"{fn.__module__}:{fn.__qualname__}"
 
 
-def get_cell_kind(name: str, *, module: str | None = None) -> CellKind:
-    """The registered kind ``name`` (the catalogue's kinds are registered when :mod:`theorycheck.claims` is
-    imported; ``module`` is imported first when the kind is not known yet, as on a Dask worker)."""
-    import theorycheck.claims  # noqa: F401  (registers the built-in kinds)
+#: the module whose import registers the built-in kinds (each next to its claims), loaded by name as pytest loads
+#: its built-in plugins: the registry stays below the claims that register into it
+BUILT_IN_KINDS = "theorycheck.claims.catalogue"
 
+
+def _load_built_in_kinds() -> None:
+    importlib.import_module(BUILT_IN_KINDS)
+
+
+def get_cell_kind(name: str, *, module: str | None = None) -> CellKind:
+    """The registered kind ``name`` (the catalogue's kinds are registered when :mod:`theorycheck.claims.catalogue`
+    is imported; ``module`` is imported first when the kind is not known yet, as on a Dask worker)."""
+    _load_built_in_kinds()
     if name not in _KINDS and module:
         importlib.import_module(module)
     try:
@@ -98,6 +106,5 @@ def get_cell_kind(name: str, *, module: str | None = None) -> CellKind:
 
 def cell_kinds() -> dict[str, CellKind]:
     """Every registered kind, by name."""
-    import theorycheck.claims  # noqa: F401
-
+    _load_built_in_kinds()
     return dict(_KINDS)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from theorycheck._options import MAX_NETWORKS
 from theorycheck.errors import TheorycheckError
 
 __all__ = [
@@ -32,8 +33,6 @@ __all__ = [
     "sweep",
 ]
 
-#: largest number of networks one cell (or a study's doubling budget) may ask for
-MAX_NETWORKS = 10_000_000
 
 Check = Callable[[Any], "str | None"]
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from theorycheck.attacks._robustness import rule_columns
 from theorycheck.claims import searches as _props
-from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part, make_claim
 from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import Param, arch_specs, int_range, network_count, split_spec
 from theorycheck.claims._parts import fixed_verdict_part
@@ -135,7 +135,7 @@ def _params(archs: list[str]) -> dict[str, Param]:
 def fc_bound(entry: Entry) -> Claim:
     """Appendix A.2's Taylor bound, with M as stated and with Algorithm A.1's M, against minimal-norm attacks."""
     params = _params(["dense(16) tanh dense(16) tanh dense(4) @ 8", "dense(16) softplus dense(4) @ 8"])
-    return entry.claim(params=params, make_cells=_cells(entry.id, "fc"), evaluate_parts=_parts(entry.id, "fc"))
+    return make_claim(entry, params=params, make_cells=_cells(entry.id, "fc"), evaluate_parts=_parts(entry.id, "fc"))
 
 
 def chain(entry: Entry) -> Claim:
@@ -147,7 +147,9 @@ def chain(entry: Entry) -> Claim:
             "dense(16) tanh dense(16) tanh dense(4) @ 8",
         ]
     )
-    return entry.claim(params=params, make_cells=_cells(entry.id, "chain"), evaluate_parts=_parts(entry.id, "chain"))
+    return make_claim(
+        entry, params=params, make_cells=_cells(entry.id, "chain"), evaluate_parts=_parts(entry.id, "chain")
+    )
 
 
 @cell_kind("bound")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from theorycheck.claims._archs import networks, pooling_block
-from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part, make_claim
 from theorycheck.claims._params import (
     Param,
     positive_float,
@@ -120,7 +120,7 @@ def fig1(entry: Entry) -> Claim:
         "epsilon": Param(0.006, "FGSM step", positive_float),
         "networks": networks(1000),
     }
-    return entry.claim(params=params, make_cells=_fig1_cells, evaluate_parts=_fig1_parts)
+    return make_claim(entry, params=params, make_cells=_fig1_cells, evaluate_parts=_fig1_parts)
 
 
 def fig3(entry: Entry) -> Claim:
@@ -130,4 +130,4 @@ def fig3(entry: Entry) -> Claim:
         "channels": Param(8, "channels (paper: 64)", positive_int),
         "networks": networks(2000),
     }
-    return entry.claim(params=params, make_cells=_fig3_cells, evaluate_parts=_fig3_parts)
+    return make_claim(entry, params=params, make_cells=_fig3_cells, evaluate_parts=_fig3_parts)

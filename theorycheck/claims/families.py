@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from theorycheck.claims._archs import DIMS, ID_EXACT, RES, ROLES, cnn, fc, networks
-from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part, make_claim
 from theorycheck.claims._params import Param, loss_class, positive_int, positive_int_list, square_pools, sweep
 from theorycheck.claims._parts import exact_part, paired_ratio_part, sample_cell
 from theorycheck.claims.theorems import FamilySpec, theorem_claim
@@ -297,4 +297,4 @@ def eq9_var(entry: Entry) -> Claim:
         "loss_class": Param("random", "class c: random, argmax or a class index", loss_class),
         "networks": networks(4000),
     }
-    return entry.claim(params=params, make_cells=_eq9_cells, evaluate_parts=_eq9_parts)
+    return make_claim(entry, params=params, make_cells=_eq9_cells, evaluate_parts=_eq9_parts)

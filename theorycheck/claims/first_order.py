@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part, make_claim
 from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import Param, arch_specs, network_count, positive_float, split_spec
 from theorycheck.claims._parts import EXPONENT, mean_part
@@ -172,12 +172,12 @@ _PARAMS = {
 
 def lemma1(entry: Entry) -> Claim:
     """Lemma 1: the first-order loss increase of the worst ε-sized ℓp attack, per network, as ε → 0."""
-    return entry.claim(params=dict(_PARAMS), make_cells=_cells(entry.id), evaluate_parts=_parts("lemma1"))
+    return make_claim(entry, params=dict(_PARAMS), make_cells=_cells(entry.id), evaluate_parts=_parts("lemma1"))
 
 
 def prop2(entry: Entry) -> Claim:
     """Proposition 2: the augmented and the penalised loss agree to O(ε²), per network."""
-    return entry.claim(params=dict(_PARAMS), make_cells=_cells(entry.id), evaluate_parts=_parts("prop2"))
+    return make_claim(entry, params=dict(_PARAMS), make_cells=_cells(entry.id), evaluate_parts=_parts("prop2"))
 
 
 @cell_kind("epsilon")

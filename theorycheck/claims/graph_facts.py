@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from theorycheck.claims._archs import ID_EXACT
-from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part, make_claim
 from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import (
     Param,
@@ -264,16 +264,16 @@ def _symmetry_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
 def lemma7(entry: Entry) -> Claim:
     """Lemma 7 on every architecture, with the real in-degrees (the mutant: nominal ones)."""
     params = {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", arch_specs)}
-    return entry.claim(
-        params=params, make_cells=_graph_cells("sg.lemma7", "architectures"), evaluate_parts=_lemma7_parts
+    return make_claim(
+        entry, params=params, make_cells=_graph_cells("sg.lemma7", "architectures"), evaluate_parts=_lemma7_parts
     )
 
 
 def lemma8(entry: Entry) -> Claim:
     """Lemma 8 where (S) holds (the mutant: where it fails); the graph cells are Lemma 7's."""
     params = {"architectures": Param(GRAPH_ARCHS, "architectures 'ARCH @ SHAPE'", arch_specs)}
-    return entry.claim(
-        params=params, make_cells=_graph_cells("sg.lemma7", "architectures"), evaluate_parts=_lemma8_parts
+    return make_claim(
+        entry, params=params, make_cells=_graph_cells("sg.lemma7", "architectures"), evaluate_parts=_lemma8_parts
     )
 
 
@@ -284,7 +284,7 @@ def symmetry(entry: Entry) -> Claim:
         "map_networks": Param(4000, "networks for the Monte Carlo map of the zero-padded CNN", network_count),
         "map_batches": Param(8, "independent batches (replicates) for the map's CI", int_range(2, 1000)),
     }
-    return entry.claim(params=params, make_cells=_symmetry_cells, evaluate_parts=_symmetry_parts)
+    return make_claim(entry, params=params, make_cells=_symmetry_cells, evaluate_parts=_symmetry_parts)
 
 
 def graph_row(arch: str, shape: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from scipy import optimize
 
-from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part, make_claim
 from theorycheck.claims._params import Param, even_positive_int, network_count, nonnegative_int, sweep
 from theorycheck.claims._parts import fixed_verdict_part, sample_cell, supported_decision
 from theorycheck.sampler._rng import STREAM_FIXED_INPUT, block_generator
@@ -181,4 +181,4 @@ def kernel_width(entry: Entry) -> Claim:
         "input_seed": Param(0, "seed of the fixed input", nonnegative_int),
         "networks": Param(8000, "networks per width", network_count),
     }
-    return entry.claim(params=params, make_cells=_cells, evaluate_parts=_parts)
+    return make_claim(entry, params=params, make_cells=_cells, evaluate_parts=_parts)

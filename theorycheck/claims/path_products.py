@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from theorycheck.claims._archs import ROLES, networks
-from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part, make_claim
 from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import (
     Param,
@@ -136,7 +136,7 @@ def lemma9(entry: Entry) -> Claim:
         ),
         "networks": networks(4000),
     }
-    return entry.claim(params=params, make_cells=_paths_cells(entry.id), evaluate_parts=_paths_parts)
+    return make_claim(entry, params=params, make_cells=_paths_cells(entry.id), evaluate_parts=_paths_parts)
 
 
 def lemma10(entry: Entry) -> Claim:
@@ -157,7 +157,7 @@ def lemma10(entry: Entry) -> Claim:
         ),
         "networks": networks(4000),
     }
-    return entry.claim(params=params, make_cells=_paths_cells(entry.id), evaluate_parts=_paths_parts)
+    return make_claim(entry, params=params, make_cells=_paths_cells(entry.id), evaluate_parts=_paths_parts)
 
 
 def pathsum(entry: Entry) -> Claim:
@@ -166,7 +166,7 @@ def pathsum(entry: Entry) -> Claim:
         "architectures": Param(PATHSUM_ARCHS, "tiny architectures 'ARCH @ SHAPE'", arch_specs),
         "networks": networks(8),
     }
-    return entry.claim(params=params, make_cells=_pathsum_cells, evaluate_parts=_pathsum_parts)
+    return make_claim(entry, params=params, make_cells=_pathsum_cells, evaluate_parts=_pathsum_parts)
 
 
 @cell_kind("paths", doubling=True, per_network=True)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part, make_claim
 from theorycheck.claims._kinds import CellContext, CellOutput, cell_kind
 from theorycheck.claims._params import Param, int_range
 from theorycheck.claims._parts import fixed_verdict_part
@@ -153,7 +153,7 @@ def search(entry: Entry) -> Claim:
     params = {
         "max_examples": Param(300, "evaluations per search (random, hypothesis, gradient)", int_range(1, 1_000_000))
     }
-    return entry.claim(params=params, make_cells=property_cells(entry.id, pc), evaluate_parts=property_parts(pc))
+    return make_claim(entry, params=params, make_cells=property_cells(entry.id, pc), evaluate_parts=property_parts(pc))
 
 
 @cell_kind("property")

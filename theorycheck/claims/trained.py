@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from theorycheck.claims._archs import pooling_block
-from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part
+from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part, make_claim
 from theorycheck.claims._params import Param, int_range, network_count, positive_float, positive_int, sweep
 from theorycheck.claims._parts import CONSTANT, Sample, less_than_part, not_covered, ratio_parts, scaling_part
 from theorycheck.claims.forms import Training  # noqa: F401  (its module registers the 'trained' cell kind)
@@ -178,7 +178,7 @@ def fig1_trained(entry: Entry) -> Claim:
         **_common(64, 60),
     }
     del params["data"]
-    return entry.claim(params=params, make_cells=_fig1_cells, evaluate_parts=_fig1_parts)
+    return make_claim(entry, params=params, make_cells=_fig1_cells, evaluate_parts=_fig1_parts)
 
 
 # -- sg.fig3_trained ---------------------------------------------------------------------------------------------
@@ -236,7 +236,7 @@ def _fig3_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
 def fig3_trained(entry: Entry) -> Claim:
     """Figure 3 after training: average pooling against strided and max-pooling layers."""
     params = {"resolution": Param(16, "resolution", positive_int), **_common(32, 60)}
-    return entry.claim(params=params, make_cells=_fig3_cells, evaluate_parts=_fig3_parts)
+    return make_claim(entry, params=params, make_cells=_fig3_cells, evaluate_parts=_fig3_parts)
 
 
 # -- sg.fig2_duality ---------------------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def fig2_duality(entry: Entry) -> Claim:
         "train_epsilons": Param([0.1, 0.3], "ε∞ of the training attacks (ε_p = ε∞ d^(1/p), eq. 5)", _epsilons),
         **_common(32, 60),
     }
-    return entry.claim(params=params, make_cells=_fig2_cells, evaluate_parts=_fig2_parts)
+    return make_claim(entry, params=params, make_cells=_fig2_cells, evaluate_parts=_fig2_parts)
 
 
 def _epsilons(value: Any) -> str | None:

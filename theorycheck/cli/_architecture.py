@@ -83,12 +83,14 @@ def add_predict(sub: Any) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from theorycheck.theory import kernel_summary, predict
+    from theorycheck.theory import predict
 
     args.arch = _module_arch(args)
 
     if args.level == "kernel":
         from tqdm import tqdm
+
+        from theorycheck.theory import kernel_summary
 
         with tqdm(desc="kernel level", unit="coord", file=sys.stderr, disable=None, leave=False) as bar:
 
@@ -109,7 +111,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def add_estimate(sub: Any) -> None:
     """``estimate ARCH --input SHAPE --networks N``: Monte Carlo estimates next to the predictions."""
-    from theorycheck.sampler import PRECISIONS
+    from theorycheck._options import PRECISIONS
 
     e = sub.add_parser(
         "estimate",
@@ -284,7 +286,7 @@ def _cmd_bound(args: argparse.Namespace) -> int:
 
 def add_bench(sub: Any) -> None:
     """``bench``: the sampler against a per-network loop and torch.func.vmap."""
-    from theorycheck.sampler import PRECISIONS
+    from theorycheck._options import PRECISIONS
 
     b = sub.add_parser(
         "bench",

@@ -6,7 +6,7 @@ import argparse
 import re
 from typing import NoReturn
 
-from theorycheck.claims._params import MAX_NETWORKS
+from theorycheck._options import MAX_NETWORKS
 
 __all__ = [
     "ARCH_HELP",

@@ -197,6 +197,14 @@ def add_claims(sub: Any) -> None:
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:
+    from importlib import metadata
+
+    from theorycheck._options import CLAIMS_ENTRY_POINT_GROUP
+    from theorycheck.claims._entries import ENTRIES
+
+    # the catalogue alone (no plugin, no installed claims, no parameters asked for): listed without its builders
+    if not args.json and not args.plugin and not metadata.entry_points(group=CLAIMS_ENTRY_POINT_GROUP):
+        return _print_claims([{"id": e.id, "kind": e.kind, "statement": e.statement} for e in ENTRIES], len(ENTRIES))
     from theorycheck.claims import CATALOGUE, registered
     from theorycheck.claims.forms import load_entry_points, load_plugins
 
@@ -217,14 +225,18 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
+    return _print_claims(rows, sum(r["id"] in CATALOGUE for r in rows))
+
+
+def _print_claims(rows: list[dict[str, Any]], catalogue: int) -> int:
+    """One line per claim (ID, kind, statement cut at 90 characters), then the counts."""
     w = max([17, *(len(r["id"]) + 2 for r in rows)])
     print(f"{'id':<{w}}{'kind':<12}statement")
     for r in rows:
         statement = r["statement"] if len(r["statement"]) <= 90 else r["statement"][:87] + "..."
         print(f"{r['id']:<{w}}{r['kind']:<12}{statement}")
-    catalogue = [r for r in rows if r["id"] in CATALOGUE]
-    extra = len(rows) - len(catalogue)
-    print(f"{len(catalogue)} catalogue claims" + (f"; {extra} registered user claims" if extra else ""))
+    extra = len(rows) - catalogue
+    print(f"{catalogue} catalogue claims" + (f"; {extra} registered user claims" if extra else ""))
     return 0
 
 

@@ -13,12 +13,12 @@ from typing import Literal
 
 import torch
 
+from theorycheck._options import PRECISIONS
 from theorycheck.errors import TheorycheckError
 
 __all__ = ["PRECISIONS", "Precision", "compute_dtype", "precision_mode"]
 
 Precision = Literal["fp64", "fp32", "tf32", "bf16"]
-PRECISIONS: tuple[str, ...] = ("fp64", "fp32", "tf32", "bf16")
 
 
 def compute_dtype(precision: str) -> torch.dtype:

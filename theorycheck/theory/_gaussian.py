@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import integrate, special
 
 __all__ = ["expected_l1", "expected_linf", "linf_asymptote"]
 
@@ -28,6 +27,8 @@ def expected_linf(v: NDArray[np.float64]) -> float:
     For equal variances ``σ²`` it grows like ``σ sqrt(2 ln(2d))``
     (:func:`linf_asymptote`), so ``‖g‖_∞`` does not scale as a pure power of d.
     """
+    from scipy import integrate, special  # imported here: `theorycheck predict` starts without scipy
+
     values, counts = np.unique(np.asarray(v, dtype=np.float64).ravel(), return_counts=True)
     keep = values > 0
     values, counts = values[keep], counts[keep]

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 from importlib import metadata
 
+from theorycheck._options import CLAIMS_ENTRY_POINT_GROUP
 from theorycheck.claims._base import Claim
 from theorycheck.errors import TheorycheckError
 
@@ -31,7 +32,7 @@ __all__ = [
     "unregister",
 ]
 
-ENTRY_POINT_GROUP = "theorycheck.claims"
+ENTRY_POINT_GROUP = CLAIMS_ENTRY_POINT_GROUP
 _REGISTERED: dict[str, tuple[Claim, str]] = {}
 _LOADING: ContextVar[str] = ContextVar("plugin", default="")
 #: entry points already loaded in this process (each is loaded once, as a module is imported once)
