@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from theorycheck.claims import Claim
+from theorycheck.study._grid import grid_lines
 
 __all__ = ["ClaimCheck", "assert_holds", "check"]
 
@@ -57,8 +58,9 @@ class ClaimCheck:
                 d = p["decision"]
                 shown = "" if p.get("counts", True) else " [shown, not counted]"
                 lines.append(f"    - {p['name']}: {d['verdict']}{shown}: {d['explanation']}")
-        for row in self.grid:
-            lines.append(f"  grid: {row}")
+        if self.grid:
+            lines.append("  grid:")
+            lines += grid_lines(self.grid, indent="    ")
         return "\n".join(lines)
 
 

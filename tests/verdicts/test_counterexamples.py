@@ -67,3 +67,29 @@ def test_the_counterexample_is_in_the_verdicts_and_in_the_run_output(tmp_path: P
     assert verdict["verdict"] == "refuted" and ce["method"] in ("random", "hypothesis target()", "gradient ascent")
     assert f"pk.lemmaB3: counterexample ({ce['method']}): {ce['text']}" in done.stdout
     assert _violation_as_printed(PROPERTIES["pk.lemmaB3"].parts[0], ce) > TOLERANCE
+
+
+def test_relative_violation_is_said_only_where_the_violation_is_relative() -> None:
+    """Issue 24: an lhs/rhs claim's violation is relative (an excess over |lhs| + |rhs|); a user's own violation
+    function is in its own units, and the verified text says "violation", not "relative violation"."""
+    from theorycheck.claims import property_claim
+    from theorycheck.testing import check
+
+    shapes = {"structures": [{}], "shapes": lambda s: {"x": (3,)}}
+    terms = property_claim(
+        "mine.abs_terms",
+        statement="|sum x| <= sum |x|",
+        lhs=lambda s, r: r["x"].sum().abs(),
+        rhs=lambda s, r: r["x"].abs().sum(),
+        **shapes,
+    )
+    own = property_claim(
+        "mine.abs_own",
+        statement="|sum x| - sum |x| <= 0",
+        violation=lambda s, r: r["x"].sum().abs() - r["x"].abs().sum(),
+        **shapes,
+    )
+    for claim, words in ((terms, "largest relative violation per search"), (own, "largest violation per search")):
+        result = check(claim, networks=200)
+        assert result.verdict == "verified", result.table()
+        assert words in result.result["parts"][0]["decision"]["explanation"]

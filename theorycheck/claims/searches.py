@@ -136,7 +136,7 @@ def property_parts(pc: PropertyClaim) -> Any:
             else:
                 text = (
                     f"no violation beyond {TOLERANCE:g} in {int(df['evaluations'].sum())} evaluations "
-                    f"(largest relative violation per search: {searched})"
+                    f"(largest {'relative violation' if prop.relative else 'violation'} per search: {searched})"
                 )
                 verdict = "verified"
             part = fixed_verdict_part(prop.id, prop.description, verdict, text, table, method="search")

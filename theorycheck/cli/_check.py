@@ -11,6 +11,7 @@ from typing import Any
 
 from theorycheck.cli._args import network_count, nonnegative_int
 from theorycheck.errors import TheorycheckError
+from theorycheck.study._grid import grid_lines
 
 __all__ = ["add_check"]
 
@@ -259,23 +260,10 @@ def _print(s: dict[str, Any], r: dict[str, Any]) -> None:
             f"fit: slope {fit.get('slope', float('nan')):.4g} ± {fit.get('slope_se', float('nan')):.2g} "
             f"against {s['against']} over {fit.get('levels', len(s['points']))} points (predicted {s['slope']:.4g})"
         )
-    cols = [k for k in (s["points"][0] if s["points"] else {}) if k not in ("ci",)]
-    if cols:
-        print("  ".join(f"{c:>12}" for c in [*cols, "95% CI"]))
-        for row in s["points"]:
-            ci = row.get("ci") or [None, None]
-            cells = [_fmt(row.get(c)) for c in cols] + [f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"]
-            print("  ".join(f"{c:>12}" for c in cells))
+    for line in grid_lines(s["points"]):
+        print(line)
     for c in s["control"]:
         print(f"negative control: {c['verdict']} — {c['name']}: {c['explanation']}")
     if s["control_unable_to_fail"]:
         print("WARNING: the negative control was not refuted: this check is unable to fail", file=sys.stderr)
     print(f"{s['n_networks']} networks, {s['seconds']:.1f} s on {s['provenance'].get('device_name', '?')}")
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.5g}"
-    return str(v)

@@ -42,6 +42,9 @@ class Property:
     shapes: Callable[[dict[str, Any]], dict[str, tuple[int, ...]]]
     violation: Callable[[dict[str, Any], Raw], torch.Tensor]
     tolerance: float = TOLERANCE
+    #: the violation is relative (an excess over the terms' scale): the built-in properties' and ``lhs``/``rhs``
+    #: claims'; a user's own ``violation`` function is in whatever units it returns
+    relative: bool = True
 
 
 class PropertyClaim:

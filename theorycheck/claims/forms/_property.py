@@ -168,11 +168,11 @@ def property_claim(
             if scale is not None
             else "the all-zero input excluded (give lhs/rhs or scale to exclude every input where the terms vanish)"
         )
-    main = Property(claim_id, statement, structures, shapes, check, tol)
+    main = Property(claim_id, statement, structures, shapes, check, tol, relative=terms)
     if control is None:
-        mutant = Property(f"{claim_id} (automatic control)", how, structures, shapes, automatic, tol)
+        mutant = Property(f"{claim_id} (automatic control)", how, structures, shapes, automatic, tol, relative=terms)
     else:
-        mutant = Property(f"{claim_id} (control)", "the user's mutant", structures, shapes, control, tol)
+        mutant = Property(f"{claim_id} (control)", "the user's mutant", structures, shapes, control, tol, False)
     pc = PropertyClaim([main], [mutant])  # carried by the claim's cells: building a claim changes no table
     module = getattr(lhs if terms else violation, "__module__", None) or ""
 
