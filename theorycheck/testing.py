@@ -10,6 +10,10 @@
 the verdict table (parts, estimates, intervals and the negative control) unless the verdict is one you accept.
 Both run the claim through the study runner, so the verdict is the one a study gives with the same seed and
 budget. Hypothesis strategies for families are in :mod:`theorycheck.strategies` (``families``, ``sweeps``).
+
+Install with ``pip install theorycheck[testing]`` (brings pytest). The pytest plugin (:mod:`theorycheck.pytest_plugin`,
+loaded automatically) registers the ``theorycheck`` marker and the ``theorycheck_seed`` fixture, and a failing
+:func:`assert_holds` shows only your test's line and the verdict table.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ def check(
     claim: Claim, *, networks: int | None = None, seed: int = 0, device: str = "cpu", max_networks: int | None = None
 ) -> ClaimCheck:
     """Run ``claim`` with ``networks`` per cell (default: its own) and return the outcome."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not the toolkit's frames
     from theorycheck.study._adhoc import run_claims
 
     res = run_claims([claim], networks=networks, seed=seed, device=device, max_networks=max_networks)
@@ -88,6 +93,7 @@ def assert_holds(
     """:func:`check`, then raise ``AssertionError(verdict table)`` unless the verdict is in ``accept``, rests on
     every part of the claim (or ``allow_partial``: the parts the theory covers may suffice), and the negative
     control was refuted (a check that cannot fail proves nothing)."""
+    __tracebackhide__ = True
     from theorycheck.claims._base import strict_problems
 
     outcome = check(claim, networks=networks, seed=seed, device=device, max_networks=max_networks)
