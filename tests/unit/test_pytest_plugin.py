@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-USER_TEST = '''
+USER_TEST = """
 import pytest
 from theorycheck.claims import value
 from theorycheck.testing import assert_holds
@@ -16,7 +16,7 @@ def test_a_false_value(theorycheck_seed):
     assert theorycheck_seed == 7
     assert_holds(value("mine.false_value", arch="dense(32) relu dense(1)", input="{d}", sweep={"d": [8]},
                        statistic="grad_sq_norm", predicted="2 * 1.5"), networks=200, seed=theorycheck_seed)
-'''
+"""
 
 
 def test_the_plugin_registers_the_marker_and_shows_the_verdict_table_without_toolkit_frames(tmp_path: Path) -> None:

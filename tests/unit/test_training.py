@@ -63,6 +63,21 @@ def _reference(arch: str, data: Dataset, table: dict, index: int) -> dict[str, f
         out[f"s{step}/loss.coord_var"] = float((g**2).sum(1).mean() / d)
         out[f"s{step}/loss.linf"] = float(g.abs().amax(1).mean())
         out[f"s{step}/accuracy"] = float((logits.argmax(1) == y).double().mean())
+        wrong = (logits.argmax(1) != y).double()
+        eps = config.attack_epsilon
+        with torch.no_grad():
+            fgsm_wrong = (net(x.detach() + eps * g.sign().reshape(x.shape)).argmax(1) != y).double()
+        out[f"s{step}/vulnerability"] = float((fgsm_wrong - wrong).mean())
+        if config.pgd_steps:  # Madry et al.'s loop, written here: steps of α sign g, projected onto the ε-box
+            alpha = config.pgd_step or 2.5 * eps / config.pgd_steps
+            adv = x.detach().clone()
+            for _ in range(config.pgd_steps):
+                adv.requires_grad_(True)
+                (ga,) = torch.autograd.grad(F.cross_entropy(net(adv), y, reduction="sum"), adv)
+                adv = (adv.detach() + alpha * ga.sign()).clamp(min=x.detach() - eps, max=x.detach() + eps)
+            with torch.no_grad():
+                pgd_wrong = (net(adv).argmax(1) != y).double()
+            out[f"s{step}/pgd_vulnerability"] = float((pgd_wrong - wrong).mean())
 
     if 0 in config.checkpoints:
         measure(0)
@@ -109,6 +124,10 @@ CASES = {
         "flatten dense(12) tanh dense(10)",
         {"steps": 6, "batch": 8, "lr": 0.1, "regularizer": "penalty", "epsilon": 0.05, "checkpoints": [6]},
     ),
+    "dense, PGD at the checkpoints": (
+        "flatten dense(16) relu dense(10)",
+        {"steps": 5, "batch": 16, "lr": 0.05, "pgd_steps": 4, "attack_epsilon": 0.3, "checkpoints": [0, 5]},
+    ),
     "conv, FGSM-augmented l2 (p = 2)": (
         "conv(2,3) relu flatten dense(10)",
         {"steps": 6, "batch": 8, "lr": 0.1, "regularizer": "fgsm", "epsilon": 0.05, "p": 2, "checkpoints": [6]},
@@ -126,6 +145,21 @@ def test_batched_training_is_per_network_training(case: str, digits: Dataset) ->
         row = int(np.flatnonzero(result.rows["network"] == i)[0])
         for key, value in ref.items():
             assert math.isclose(result.rows[key][row], value, rel_tol=ROUND_OFF, abs_tol=1e-12), (case, i, key)
+
+
+def test_one_pgd_step_of_size_epsilon_is_fgsm(digits: Dataset) -> None:
+    """The attack's definition, checked on the toolkit's own numbers: PGD with one step α = ε∞ is FGSM exactly;
+    with ten steps of 2.5 ε∞/10 it finds errors, and a planted α of 1e-300 finds none."""
+    arch, base = "flatten dense(16) relu dense(10)", {"steps": 3, "batch": 16, "lr": 0.05, "checkpoints": [3]}
+    one = {**base, "pgd_steps": 1, "pgd_step": 0.2, "attack_epsilon": 0.2}
+    rows = train_networks(arch, digits, train_config(one), networks=RNG_BLOCK, seed=SEED, dtype=torch.float64).rows
+    assert np.array_equal(rows["s3/pgd_vulnerability"], rows["s3/vulnerability"])
+    ten = {**base, "pgd_steps": 10, "attack_epsilon": 0.2}
+    rows = train_networks(arch, digits, train_config(ten), networks=RNG_BLOCK, seed=SEED, dtype=torch.float64).rows
+    assert rows["s3/pgd_vulnerability"].mean() > 0
+    planted = {**ten, "pgd_step": 1e-300}
+    rows = train_networks(arch, digits, train_config(planted), networks=RNG_BLOCK, seed=SEED, dtype=torch.float64).rows
+    assert rows["s3/pgd_vulnerability"].max() == 0 < rows["s3/vulnerability"].max()
 
 
 def test_a_planted_optimizer_difference_is_caught(digits: Dataset) -> None:

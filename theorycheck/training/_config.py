@@ -18,6 +18,10 @@ The conventions, exactly, so that a per-network loop written by hand draws from 
   - ``fgsm``: ½(L(x) + L(x + ε_p δ)), δ = sign ∂ₓL (p = inf) or ∂ₓL/‖∂ₓL‖₂ (p = 2), the attack direction held
     fixed (no gradient through δ). To first order it is L + (ε_p/2)‖∂ₓL‖_q: FGSM training at ε matches the
     penalty at ε/2 (Proposition 2).
+* **Attacks at checkpoints** (ℓ∞, ε∞ = ``attack_epsilon``, no clipping to a data range, no random start): FGSM,
+  x + ε sign ∂ₓL; and with ``pgd_steps = k > 0`` PGD (Madry et al. 2018): k steps x ← Π(x + α sign ∂ₓL), Π the
+  projection onto the ε∞-box around the clean input, α = ``pgd_step`` (default 2.5 ε∞ / k). One PGD step with
+  α = ε∞ is FGSM exactly.
 """
 
 from __future__ import annotations
@@ -62,11 +66,17 @@ class TrainConfig:
     eval_examples: int = 256
     #: the FGSM step (ε∞ per coordinate) of the vulnerability measured at each checkpoint
     attack_epsilon: float = 0.1
+    #: iterations of the ℓ∞ PGD attack measured at each checkpoint (0: none); same ε∞ as the FGSM one
+    pgd_steps: int = 0
+    #: the PGD step size α (0: 2.5 ε∞ / pgd_steps, Madry et al. 2018)
+    pgd_step: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (for cell parameters and provenance)."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        if not self.pgd_steps:  # cells without PGD keep the identity (spec hash) they had before it existed
+            del out["pgd_steps"], out["pgd_step"]
         out["betas"], out["checkpoints"] = list(self.betas), list(self.checkpoints)
         out["p"] = "inf" if math.isinf(self.p) else self.p
         return out
@@ -165,4 +175,6 @@ def train_config(table: dict[str, Any], *, where: str = "train") -> TrainConfig:
         checkpoints=checkpoints,
         eval_examples=_number(where, "eval_examples", t.get("eval_examples", 256), low=1, high=100_000, integer=True),
         attack_epsilon=_number(where, "attack_epsilon", t.get("attack_epsilon", 0.1), low=0.0),
+        pgd_steps=_number(where, "pgd_steps", t.get("pgd_steps", 0), low=0, high=10_000, integer=True),
+        pgd_step=_number(where, "pgd_step", t.get("pgd_step", 0.0), low=0.0),
     )

@@ -14,7 +14,8 @@ network), one row per network and one column per statistic and checkpoint, ``s{s
   input, averaged over the examples: ``coord_var`` ‖g‖²/d, ``sq_norm`` ‖g‖², ``l1`` ‖g‖₁, ``l2`` ‖g‖₂ and
   ``linf`` ‖g‖_∞ (the sampler's column names, so the claim language's statistics read them);
 * ``accuracy``, ``loss`` (the training loss on the held-out examples) and ``vulnerability``: the increase of the
-  0-1 loss under FGSM at ε∞ = ``attack_epsilon`` (Simon-Gabriel et al. 2019, Section 4).
+  0-1 loss under FGSM at ε∞ = ``attack_epsilon`` (Simon-Gabriel et al. 2019, Section 4); with ``pgd_steps > 0``
+  also ``pgd_vulnerability``, the same under ℓ∞ PGD (:mod:`._config` states the attack).
 
 A non-finite training loss is an error naming the network, its seed and the step, never a dropped network.
 """
@@ -171,10 +172,30 @@ def _measure(
         wrong = logits.argmax(-1) != y
         x_adv = (x.detach().flatten(2) + config.attack_epsilon * g_loss.sign()).reshape(x.shape)
         wrong_adv = forward(program, x_adv, weights).argmax(-1) != y
+    if config.pgd_steps:
+        wrong_pgd = forward(program, pgd_attack(program, weights, config, x, y), weights).argmax(-1) != y
+        out["pgd_vulnerability"] = wrong_pgd.to(x.dtype).mean(1) - wrong.to(x.dtype).mean(1)
     out["accuracy"] = 1.0 - wrong.to(x.dtype).mean(1)
     out["loss"] = losses.detach().mean(1)
     out["vulnerability"] = wrong_adv.to(x.dtype).mean(1) - wrong.to(x.dtype).mean(1)
     return {k: v.detach() for k, v in out.items()}
+
+
+def pgd_attack(
+    program: Program, weights: dict[int, torch.Tensor], config: TrainConfig, x: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """ℓ∞ PGD from the clean inputs ``x (B, n, *shape)``: ``pgd_steps`` signed-gradient steps of size α, each
+    projected onto the box ``|x_adv − x| ≤ attack_epsilon`` (Madry et al. 2018; no random start)."""
+    eps = config.attack_epsilon
+    alpha = config.pgd_step or 2.5 * eps / config.pgd_steps
+    clean = x.detach()
+    adv = clean.clone()
+    for _ in range(config.pgd_steps):
+        adv.requires_grad_(True)
+        loss = _per_example_loss(config, forward(program, adv, weights), y).sum()
+        (g,) = torch.autograd.grad(loss, adv)
+        adv = torch.minimum(torch.maximum(adv.detach() + alpha * g.sign(), clean - eps), clean + eps)
+    return adv.detach()
 
 
 def _train_window(
