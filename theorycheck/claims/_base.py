@@ -50,6 +50,7 @@ METHODS: dict[str, str] = {
     "ratio": "a delta-method interval of the log ratio of two independent means",
     "ratio-slope": "a GLM slope of a ratio of two independent arms",
     "paired-ratio": "a delta-method interval of the log ratio of two paired means",
+    "loo-line": "a normal interval of one arm's mean against a weighted least-squares line through the other arms'",
     "less-than": "a one-sided comparison of two means (delta-method log ratio)",
     "batch-means": "a normal interval over independent batches",
     "extrapolation": "a weighted least-squares extrapolation in the width",

@@ -206,6 +206,20 @@ ENTRIES: tuple[Entry, ...] = (
         'EE_x norm(nabla_x cal(L))_q "(FGSM at" epsilon")" = EE_x norm(nabla_x cal(L))_q "(penalty at" epsilon\\/2")"',
     ),
     Entry(
+        "sg.fig2d",
+        SG,
+        "mc",
+        "Figure 2(d) after training: the FGSM vulnerability is almost a function of E_x‖∂ₓL‖₁, whatever the training method (plain, FGSM-augmented, gradient penalty, at several ε): each method's vulnerability lies within ±0.06 of a line through the other methods' points.",
+        'EE["vulnerability"] approx a + b dot EE_x norm(nabla_x cal(L))_1 " across training methods"',
+    ),
+    Entry(
+        "sg.fig2e",
+        SG,
+        "mc",
+        "Figure 2(e) after training: E_x‖∂ₓL‖₂ is proportional to E_x‖∂ₓL‖₁, with a ratio that does not depend on the training method (within ±20% of the plainly trained networks').",
+        'EE_x norm(nabla_x cal(L))_2 \\/ EE_x norm(nabla_x cal(L))_1 " is the same for every training method"',
+    ),
+    Entry(
         "sg.fig3_trained",
         SG,
         "mc",

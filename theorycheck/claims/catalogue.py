@@ -18,6 +18,7 @@ module                  checks
 ``experiments``         empirical comparisons (the papers' Section 4 networks)
 ``kernel_limit``        a width limit against the infinite-width kernel level
 ``trained``             the papers' conclusions after training (networks trained in batches)
+``training_methods``    Figure 2 after training: networks trained by different methods, compared
 ======================= =======================================================================================
 
 A new claim of the catalogue is one entry here and one builder; a claim of your own needs neither (register it:
@@ -41,6 +42,7 @@ from theorycheck.claims import (  # noqa: F401
     path_products,
     searches,
     trained,
+    training_methods,
 )
 from theorycheck.claims._base import Claim
 from theorycheck.claims._entries import ENTRIES, Entry
@@ -72,7 +74,9 @@ BUILDERS: dict[str, Callable[[Entry], Claim]] = {
     "sg.fig1": experiments.fig1,
     "sg.fig3": experiments.fig3,
     "sg.fig1_trained": trained.fig1_trained,
-    "sg.fig2_duality": trained.fig2_duality,
+    "sg.fig2_duality": training_methods.fig2_duality,
+    "sg.fig2d": training_methods.fig2d,
+    "sg.fig2e": training_methods.fig2e,
     "sg.fig3_trained": trained.fig3_trained,
     "pk.lemmaA1": searches.search,
     "pk.thmA3": searches.search,
@@ -94,7 +98,7 @@ BUILDERS: dict[str, Callable[[Entry], Claim]] = {
 
 #: the claims about trained networks (Section 4's "after training"; beyond CLAIMS.md's list, which is about
 #: networks at initialisation): each trains networks for minutes, so test suites run them at budgets of their own
-AFTER_TRAINING = ("sg.fig1_trained", "sg.fig2_duality", "sg.fig3_trained")
+AFTER_TRAINING = ("sg.fig1_trained", "sg.fig2_duality", "sg.fig2d", "sg.fig2e", "sg.fig3_trained")
 
 #: every catalogue claim, by ID, in the table's order
 CATALOGUE: dict[str, Claim] = {e.id: BUILDERS[e.id](e) for e in ENTRIES}

@@ -11,7 +11,6 @@ from typing import Any
 
 from theorycheck.cli._args import network_count, nonnegative_int
 from theorycheck.errors import TheorycheckError
-from theorycheck.study._grid import grid_lines
 
 __all__ = ["add_check"]
 
@@ -260,6 +259,8 @@ def _print(s: dict[str, Any], r: dict[str, Any]) -> None:
             f"fit: slope {fit.get('slope', float('nan')):.4g} ± {fit.get('slope_se', float('nan')):.2g} "
             f"against {s['against']} over {fit.get('levels', len(s['points']))} points (predicted {s['slope']:.4g})"
         )
+    from theorycheck.study._grid import grid_lines
+
     for line in grid_lines(s["points"]):
         print(line)
     for c in s["control"]:
