@@ -7,7 +7,9 @@ Peers, on the same architecture, data, minibatch size, optimizer (SGD with momen
 * ``vmap``: ``torch.func``: the B modules' parameters stacked (``stack_module_state``), ``vmap(grad(loss))`` over
   them and each network's minibatch, and the momentum update written out on the stacked tensors;
 * ``theorycheck``: :func:`theorycheck.training.train_networks` (windows of 32 networks, ``torch.optim`` on the stacked
-  weights), with one checkpoint at the end on 32 held-out examples (its cost included).
+  weights), with one checkpoint at the end on 32 held-out examples (its cost included);
+* ``module family``: :func:`theorycheck.training.train_module_networks` on the same network written as an
+  ``nn.Module`` (one ``vmap`` of ``functional_call`` per window, ``torch.optim`` on the stacked parameters).
 
 Prints network-steps per second and the ratio of theorycheck's rate to each peer's. Run:
 ``python benchmarks/training.py [--networks 128] [--steps 20] [--device cpu]``. Results with date and device go
@@ -101,23 +103,48 @@ def run_theorycheck(arch: str, data, networks: int, steps: int, device: str) -> 
     return networks * steps / (time.perf_counter() - t0)
 
 
+def run_module_family(arch: str, data, networks: int, steps: int, device: str) -> float:  # type: ignore[no-untyped-def]
+    """:func:`theorycheck.training.train_module_networks` on the same network written as an ``nn.Module``."""
+    from theorycheck.sampler import he_init
+    from theorycheck.training import train_module_networks
+
+    config = train_config(
+        {"steps": steps, "batch": BATCH, "lr": LR, "momentum": MOMENTUM, "checkpoints": [steps], "eval_examples": 32}
+    )
+    t0 = time.perf_counter()
+    train_module_networks(
+        lambda: to_module(arch, data.shape), data, config, networks=networks, seed=0, init=he_init, device=device
+    )
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return networks * steps / (time.perf_counter() - t0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--networks", type=int, default=128)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    print(f"{'config':<28}{'loop':>10}{'vmap':>10}{'theorycheck':>13}{'x loop':>8}{'x vmap':>8}  (network-steps/s)")
+    print(
+        f"{'config':<28}{'loop':>10}{'vmap':>10}{'theorycheck':>13}{'x loop':>8}{'x vmap':>8}"
+        f"{'module family':>15}{'x loop':>8}  (network-steps/s)"
+    )
     for name, (arch, spec) in CONFIGS.items():
         data = load_dataset(spec)
         rates = {
             peer: fn(arch, data, args.networks, args.steps, args.device)
-            for peer, fn in (("loop", run_loop), ("vmap", run_vmap), ("theorycheck", run_theorycheck))
+            for peer, fn in (
+                ("loop", run_loop),
+                ("vmap", run_vmap),
+                ("theorycheck", run_theorycheck),
+                ("module", run_module_family),
+            )
         }
-        ours = rates["theorycheck"]
+        ours, module = rates["theorycheck"], rates["module"]
         print(
             f"{name:<28}{rates['loop']:>10.4g}{rates['vmap']:>10.4g}{ours:>13.4g}"
-            f"{ours / rates['loop']:>8.3g}{ours / rates['vmap']:>8.3g}",
+            f"{ours / rates['loop']:>8.3g}{ours / rates['vmap']:>8.3g}{module:>15.4g}{module / rates['loop']:>8.3g}",
             flush=True,
         )
 

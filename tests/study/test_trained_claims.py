@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 import theorycheck.claims as tc
 from theorycheck.errors import TheorycheckError
@@ -36,6 +37,31 @@ def test_a_trained_claim_is_judged_at_every_checkpoint_with_its_control() -> Non
     assert result.negative_control == "refuted"
     assert all("automatic control" in p["name"] for p in result.result["control_parts"])
     assert result.verdict in ("verified", "approximate", "refuted", "inconclusive")
+
+
+def small_cnn(r: int) -> torch.nn.Module:
+    """FAMILY's network written as a module (biases included): a module family for trained claims."""
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3, padding=1, padding_mode="circular"),
+        torch.nn.ReLU(),
+        torch.nn.AvgPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(2 * (r // 2) ** 2, 10),
+    )
+
+
+def test_a_trained_module_family_is_judged_at_every_checkpoint() -> None:
+    """Issue 26: ``module = ...`` with a ``train`` table trains the factory's modules with torch.func (He init) and
+    is judged at step 0 and after training, as the DSL family is."""
+    family = {"module": "tests.study.test_trained_claims:small_cnn", "input": "1x{r}x{r}", "sweep": {"r": [8, 16]}}
+    claim = tc.scaling(
+        "mine.trained_module", **family, init="he", statistic="grad_l1", target="loss", slope=0.5, train=TRAIN
+    )
+    result = check(claim, networks=32)
+    names = [p["name"] for p in result.result["parts"]]
+    assert names == ["E[grad_l1] ∝ d^0.5 at step 0", "E[grad_l1] ∝ d^0.5 at step 8"]
+    assert all(p["table"][0]["n"] == 32 for p in result.result["parts"])
+    assert result.negative_control == "refuted"
 
 
 def test_a_users_statistic_is_measured_on_trained_networks_as_the_built_in_one() -> None:

@@ -11,6 +11,7 @@ against 0) must not.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -28,16 +29,30 @@ ROUND_OFF = 1e-9  # relative, float64: the same arithmetic summed in another ord
 CHECKED = (0, 7, 31)  # networks compared with the reference (all of one window)
 
 
-def _reference(arch: str, data: Dataset, table: dict, index: int) -> dict[str, float]:
-    """Network ``index`` trained alone, measured at the checkpoints by code of its own."""
-    config = train_config(table)
-    shape = data.shape
+def _network(arch: str | Callable[[], torch.nn.Module], shape: tuple[int, ...], index: int) -> torch.nn.Module:
+    """Network ``index`` in float64: the DSL sampler's (its weights loaded into ``to_module``), or the module
+    sampler's (``make()`` re-initialised by :func:`he_init` from the generator of (seed, index))."""
+    if callable(arch):
+        from theorycheck.sampler import he_init
+        from theorycheck.sampler._modules import reset_network
+
+        module = arch()
+        reset_network(module, SEED, index, he_init)
+        return module.double()
     program = compile_program(Architecture.parse(arch), shape)
     block, pos = divmod(index, RNG_BLOCK)
     drawn = program.draw_block(block, block_generator(SEED, STREAM_WEIGHTS, block, torch.device("cpu")), RNG_BLOCK)
     net = to_module(arch, shape, dtype=torch.float64)
     with torch.no_grad():
         net.load_weights([drawn[op.index][pos].to(torch.float64) for op in program.weighted])
+    return net
+
+
+def _reference(arch: str | Callable[[], torch.nn.Module], data: Dataset, table: dict, index: int) -> dict[str, float]:
+    """Network ``index`` trained alone, measured at the checkpoints by code of its own."""
+    config = train_config(table)
+    shape = data.shape
+    net = _network(arch, shape, index)
     if config.optimizer == "sgd":
         opt: torch.optim.Optimizer = torch.optim.SGD(
             net.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
@@ -145,6 +160,67 @@ def test_batched_training_is_per_network_training(case: str, digits: Dataset) ->
         row = int(np.flatnonzero(result.rows["network"] == i)[0])
         for key, value in ref.items():
             assert math.isclose(result.rows[key][row], value, rel_tol=ROUND_OFF, abs_tol=1e-12), (case, i, key)
+
+
+def _mlp() -> torch.nn.Module:
+    """A module family as users write it: biases, an nn.Sequential, inplace ReLU."""
+    return torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(64, 16), torch.nn.ReLU(inplace=True), torch.nn.Linear(16, 10)
+    )
+
+
+def _cnn() -> torch.nn.Module:
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 3, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AvgPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(48, 10, bias=False),
+    )
+
+
+MODULE_CASES = {
+    "module MLP with biases, SGD with momentum": (_mlp, CASES["dense, SGD with momentum and weight decay"][1]),
+    "module CNN, Adam": (_cnn, CASES["conv with pooling, Adam"][1]),
+    "module MLP, gradient penalty": (_mlp, CASES["dense, gradient penalty (p = inf, q = 1)"][1]),
+}
+
+
+@pytest.mark.parametrize("case", list(MODULE_CASES), ids=list(MODULE_CASES))
+def test_batched_module_training_is_per_network_training(case: str, digits: Dataset) -> None:
+    """Issue 26: module families train as one torch.func vmap and equal a per-network torch.optim loop (float64)."""
+    from theorycheck.sampler import he_init
+    from theorycheck.training import train_module_networks
+
+    make, table = MODULE_CASES[case]
+    table = {**table, "eval_examples": 64}
+    result = train_module_networks(
+        make, digits, train_config(table), networks=RNG_BLOCK, seed=SEED, init=he_init, dtype=torch.float64
+    )
+    for i in CHECKED:
+        ref = _reference(make, digits, table, i)
+        row = int(np.flatnonzero(result.rows["network"] == i)[0])
+        for key, value in ref.items():
+            assert math.isclose(result.rows[key][row], value, rel_tol=ROUND_OFF, abs_tol=1e-12), (case, i, key)
+
+
+def test_module_training_refuses_batchnorm_and_dropout(digits: Dataset) -> None:
+    from theorycheck.training import train_module_networks
+
+    def with_bn() -> torch.nn.Module:
+        return torch.nn.Sequential(
+            torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.Flatten(), torch.nn.Linear(72, 10)
+        )
+
+    with pytest.raises(TheorycheckError, match=r"^module: 1 \(BatchNorm2d\) cannot be trained in a batch"):
+        train_module_networks(with_bn, digits, train_config({"steps": 1}), networks=2)
+    with pytest.raises(TheorycheckError, match="has 10 classes, but the module returns logits of shape"):
+        train_module_networks(
+            lambda: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3)),
+            digits,
+            train_config({"steps": 1}),
+            networks=2,
+        )
 
 
 def test_one_pgd_step_of_size_epsilon_is_fgsm(digits: Dataset) -> None:

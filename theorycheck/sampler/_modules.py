@@ -34,7 +34,7 @@ from theorycheck.sampler._provenance import provenance, resolve_device
 from theorycheck.sampler._rng import RNG_BLOCK, STREAM_CLASS, STREAM_INPUT, block_generator, blocks_for
 from theorycheck.sampler._rows import Reducer, reduce_rows
 
-__all__ = ["STREAM_MODULE", "he_init", "sample_module"]
+__all__ = ["STREAM_MODULE", "he_init", "reset_network", "sample_module"]
 
 #: the stream of per-network parameters of a module family
 STREAM_MODULE = 5
@@ -62,7 +62,7 @@ def he_init(module: nn.Module, generator: torch.Generator, *, gain: float = 2.0)
             bias.zero_()
 
 
-def _reset(module: nn.Module, seed: int, index: int, init: Init | None) -> None:
+def reset_network(module: nn.Module, seed: int, index: int, init: Init | None) -> None:
     """Network ``index``'s parameters: ``init(module, generator)``, or every submodule's ``reset_parameters``."""
     gen = block_generator(seed, STREAM_MODULE, index, torch.device("cpu"))
     if init is not None:
@@ -145,7 +145,7 @@ def _chunk_rows(
     modules = []
     for i in range(lo, hi):
         m = make(**(settings.variables or {}))
-        _reset(m, seed, i, settings.init)
+        reset_network(m, seed, i, settings.init)
         modules.append(m.to(dev, dtype).train(settings.train))
     x = _inputs(seed, shape, lo, hi).to(dev, dtype).requires_grad_(True)
     logits = _batched_logits(modules, x)

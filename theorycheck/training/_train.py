@@ -42,7 +42,17 @@ from theorycheck.training._config import TrainConfig
 from theorycheck.training._data import Dataset
 from theorycheck.training._forward import forward
 
-__all__ = ["STATISTICS", "STREAM_TRAIN", "TrainResult", "initial_weights", "network_seed", "train_networks"]
+__all__ = [
+    "STATISTICS",
+    "STREAM_TRAIN",
+    "Run",
+    "TrainResult",
+    "Weights",
+    "initial_weights",
+    "network_seed",
+    "train_networks",
+    "train_windows",
+]
 
 #: the random stream of the minibatch orders (the sampler's streams are 0-5)
 STREAM_TRAIN = 7
@@ -56,6 +66,12 @@ STATISTICS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 Progress = Callable[[int, int], None]
+#: a window's stacked parameters, ``(B, *shape)`` each: the DSL's ``{op.index: …}`` or a module's ``{name: …}``
+Weights = dict[Any, torch.Tensor]
+#: runs a window's B networks: ``run(weights, x (B, m, *shape)) -> logits (B, m, K)``, network b on ``x[b]``
+Run = Callable[[Weights, torch.Tensor], torch.Tensor]
+#: the networks of RNG block ``block``: their function and initial stacked parameters (on the CPU)
+WindowOf = Callable[[int], tuple[Run, Weights]]
 
 
 @dataclass
@@ -91,14 +107,12 @@ def _eps_p(config: TrainConfig, d: int) -> float:
     return config.epsilon if math.isinf(config.p) else config.epsilon * d ** (1 / config.p)
 
 
-def _objective(
-    program: Program, weights: dict[int, torch.Tensor], config: TrainConfig, x: torch.Tensor, y: torch.Tensor
-) -> torch.Tensor:
+def _objective(run: Run, weights: Weights, config: TrainConfig, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Each network's training objective on its minibatch, ``(B,)``."""
     if config.regularizer == "none":
-        return _per_example_loss(config, forward(program, x, weights), y).mean(1)
+        return _per_example_loss(config, run(weights, x), y).mean(1)
     x = x.detach().requires_grad_(True)
-    losses = _per_example_loss(config, forward(program, x, weights), y)
+    losses = _per_example_loss(config, run(weights, x), y)
     d = math.prod(x.shape[2:])
     eps = _eps_p(config, d)
     if config.regularizer == "penalty":
@@ -111,7 +125,7 @@ def _objective(
     else:
         delta = flat / flat.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(flat.dtype).tiny)
     x_adv = (x.detach().flatten(2) + eps * delta).reshape(x.shape)
-    adv = _per_example_loss(config, forward(program, x_adv, weights), y)
+    adv = _per_example_loss(config, run(weights, x_adv), y)
     return 0.5 * (losses.mean(1) + adv.mean(1))
 
 
@@ -144,8 +158,8 @@ class _Batches:
 
 
 def _measure(
-    program: Program,
-    weights: dict[int, torch.Tensor],
+    run: Run,
+    weights: Weights,
     config: TrainConfig,
     x: torch.Tensor,
     y: torch.Tensor,
@@ -154,7 +168,7 @@ def _measure(
     """Per-network statistics on the held-out examples ``x (B, n, *shape)``, ``y (B, n)``; a user's statistic
     ``fn(grad, logits, x) -> (B·n,)`` (the sampler's reducers) is averaged over the examples as the others are."""
     x = x.detach().clone().requires_grad_(True)
-    logits = forward(program, x, weights)
+    logits = run(weights, x)
     losses = _per_example_loss(config, logits, y)
     g_loss = torch.autograd.grad(losses.sum(), x, retain_graph=True)[0].flatten(2)
     g_logit = torch.autograd.grad(logits[..., 0].sum(), x)[0].flatten(2)
@@ -171,9 +185,9 @@ def _measure(
     with torch.no_grad():
         wrong = logits.argmax(-1) != y
         x_adv = (x.detach().flatten(2) + config.attack_epsilon * g_loss.sign()).reshape(x.shape)
-        wrong_adv = forward(program, x_adv, weights).argmax(-1) != y
+        wrong_adv = run(weights, x_adv).argmax(-1) != y
     if config.pgd_steps:
-        wrong_pgd = forward(program, pgd_attack(program, weights, config, x, y), weights).argmax(-1) != y
+        wrong_pgd = run(weights, pgd_attack(run, weights, config, x, y)).argmax(-1) != y
         out["pgd_vulnerability"] = wrong_pgd.to(x.dtype).mean(1) - wrong.to(x.dtype).mean(1)
     out["accuracy"] = 1.0 - wrong.to(x.dtype).mean(1)
     out["loss"] = losses.detach().mean(1)
@@ -181,9 +195,7 @@ def _measure(
     return {k: v.detach() for k, v in out.items()}
 
 
-def pgd_attack(
-    program: Program, weights: dict[int, torch.Tensor], config: TrainConfig, x: torch.Tensor, y: torch.Tensor
-) -> torch.Tensor:
+def pgd_attack(run: Run, weights: Weights, config: TrainConfig, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """ℓ∞ PGD from the clean inputs ``x (B, n, *shape)``: ``pgd_steps`` signed-gradient steps of size α, each
     projected onto the box ``|x_adv − x| ≤ attack_epsilon`` (Madry et al. 2018; no random start)."""
     eps = config.attack_epsilon
@@ -192,19 +204,19 @@ def pgd_attack(
     adv = clean.clone()
     for _ in range(config.pgd_steps):
         adv.requires_grad_(True)
-        loss = _per_example_loss(config, forward(program, adv, weights), y).sum()
+        loss = _per_example_loss(config, run(weights, adv), y).sum()
         (g,) = torch.autograd.grad(loss, adv)
         adv = torch.minimum(torch.maximum(adv.detach() + alpha * g.sign(), clean - eps), clean + eps)
     return adv.detach()
 
 
 def _train_window(
-    program: Program,
+    run: Run,
     data: Dataset,
     config: TrainConfig,
     seed: int,
     indices: list[int],
-    weights: dict[int, torch.Tensor],
+    weights: Weights,
     *,
     dtype: torch.dtype,
     device: torch.device,
@@ -222,14 +234,14 @@ def _train_window(
     columns: dict[str, np.ndarray] = {}
 
     def checkpoint(step: int) -> None:
-        for name, value in _measure(program, params, config, x_eval, y_eval, reducers).items():
+        for name, value in _measure(run, params, config, x_eval, y_eval, reducers).items():
             columns[f"s{step}/{name}"] = value.cpu().numpy().astype(np.float64)
 
     if 0 in config.checkpoints:
         checkpoint(0)
     for step in range(1, config.steps + 1):
         idx = batches.next().to(device)
-        objective = _objective(program, params, config, x_train[idx], y_train[idx])
+        objective = _objective(run, params, config, x_train[idx], y_train[idx])
         bad = ~torch.isfinite(objective.detach())
         if bad.any():
             i = indices[int(bad.nonzero()[0, 0])]
@@ -282,13 +294,53 @@ def train_networks(
         raise TheorycheckError(
             f"train.data: {data.name} has {data.classes} classes, but the architecture has {program.n_logits} logits"
         )
-    dev = torch.device(device)
-    if dev.type == "cpu":
+    if torch.device(device).type == "cpu":
         require_memory(
             _window_bytes(architecture, shape, config, dtype),
             f"training a window of {RNG_BLOCK} networks on minibatches of {config.batch}",
             hint="lower train.batch or train.eval_examples, or the width",
         )
+
+    def run(weights: Weights, x: torch.Tensor) -> torch.Tensor:
+        return forward(program, x, weights)
+
+    def window_of(block: int) -> tuple[Run, Weights]:
+        return run, dict(initial_weights(program, seed, block, torch.device("cpu")))
+
+    conventions = "theorycheck.training (torch.optim on stacked weights; per-network minibatch seeds)"
+    return train_windows(
+        window_of,
+        data,
+        config,
+        networks=networks,
+        start=start,
+        seed=seed,
+        device=device,
+        dtype=dtype,
+        progress=progress,
+        reducers=reducers,
+        conventions=conventions,
+    )
+
+
+def train_windows(
+    window_of: WindowOf,
+    data: Dataset,
+    config: TrainConfig,
+    *,
+    networks: int,
+    start: int,
+    seed: int,
+    device: str,
+    dtype: torch.dtype,
+    progress: Progress | None,
+    reducers: Mapping[str, Reducer] | None,
+    conventions: str,
+) -> TrainResult:
+    """Train every aligned window of :data:`RNG_BLOCK` networks that ``[start, start + networks)`` touches (the
+    whole window, whichever of its networks are asked for: the same shapes, the same rounding) and keep the rows
+    asked for. ``window_of(block)`` gives a window's function and initial parameters."""
+    dev = torch.device(device)
     stop = start + networks
     total, done = len(blocks_for(start, stop)) * RNG_BLOCK * config.steps, 0
     t0 = time.perf_counter()
@@ -302,13 +354,12 @@ def train_networks(
     parts: list[dict[str, np.ndarray]] = []
     order: list[int] = []
     for block in blocks_for(start, stop):
-        # the whole window is trained, whichever of its networks are asked for: the same shapes, the same rounding
         lo, hi = max(start, block * RNG_BLOCK), min(stop, (block + 1) * RNG_BLOCK)
         keep = slice(lo - block * RNG_BLOCK, hi - block * RNG_BLOCK)
-        weights = initial_weights(program, seed, block, torch.device("cpu"))
+        run, weights = window_of(block)
         window = list(range(block * RNG_BLOCK, (block + 1) * RNG_BLOCK))
         cols = _train_window(
-            program, data, config, seed, window, weights, dtype=dtype, device=dev, tick=tick, reducers=reducers or {}
+            run, data, config, seed, window, weights, dtype=dtype, device=dev, tick=tick, reducers=reducers or {}
         )
         parts.append({k: v[keep] for k, v in cols.items()})
         order += window[keep]
@@ -322,6 +373,6 @@ def train_networks(
         "dtype": str(dtype).removeprefix("torch."),
         "window": RNG_BLOCK,
         "seconds": time.perf_counter() - t0,
-        "conventions": "theorycheck.training (torch.optim on stacked weights; per-network minibatch seeds)",
+        "conventions": conventions,
     }
     return TrainResult(rows_out, provenance)

@@ -62,8 +62,6 @@ def parse_training(where: str, table: Any, family: Family, *, target: str) -> Tr
         raise TheorycheckError(f"{where}.train.data: must be a dataset name or template, got {data!r}")
     if target == "logits":
         raise TheorycheckError(f"{where}.target: trained networks are measured on the loss or logit 0, not 'logits'")
-    if family.module is not None:
-        raise TheorycheckError(f"{where}.module: trained module families are not supported yet; write the DSL arch")
     for name, pos in placeholders(data):
         if name not in family.sweep:
             raise TheorycheckError(f"{where}.train.data: placeholder {{{name}}} at position {pos} is not in the sweep")
@@ -111,7 +109,8 @@ def names_used(training: Training) -> list[str]:
 #: not doubled when inconclusive: a trained cell costs steps × networks, so its budget is the one the study states
 @cell_kind("trained", device=True, doubling=False, per_network=True)
 def trained_rows(cell: Any, context: CellContext) -> CellOutput:
-    """Networks of a DSL architecture trained on a dataset (:func:`theorycheck.training.train_networks`)."""
+    """Networks of a DSL architecture (:func:`theorycheck.training.train_networks`) or of a module family
+    (:func:`theorycheck.training.train_module_networks`) trained on a dataset."""
     import sys
 
     import torch
@@ -130,16 +129,24 @@ def trained_rows(cell: Any, context: CellContext) -> CellOutput:
             bar.set_postfix_str(f"{cell.networks} networks", refresh=False)
             bar.update(done - bar.n)
 
-        result = train_networks(
-            params["arch"],
-            _dataset(params["data"]),
-            config,
-            networks=cell.networks,
-            start=cell.start,
-            seed=context.seed,
-            device=context.device,
-            dtype=dtype,
-            progress=progress,
-            reducers={name: load_reducer(ref) for name, ref in params.get("reducers", [])},
-        )
+        common: dict[str, Any] = {
+            "networks": cell.networks,
+            "start": cell.start,
+            "seed": context.seed,
+            "device": context.device,
+            "dtype": dtype,
+            "progress": progress,
+            "reducers": {name: load_reducer(ref) for name, ref in params.get("reducers", [])},
+        }
+        data = _dataset(params["data"])
+        if "module" in params:  # a module family: the factory with the point's variables, trained with torch.func
+            from theorycheck._imports import import_object
+            from theorycheck.sampler import he_init
+            from theorycheck.training import train_module_networks
+
+            factory, variables = import_object(params["module"], what="module"), dict(params.get("variables", {}))
+            init = he_init if params.get("init") == "he" else None
+            result = train_module_networks(lambda: factory(**variables), data, config, init=init, **common)
+        else:
+            result = train_networks(params["arch"], data, config, **common)
     return pd.DataFrame(result.rows), result.provenance, {}
