@@ -107,7 +107,8 @@ def test_theory_for_a_module_that_does_not_convert_is_not_covered() -> None:
     assert outcome.verdict == "not covered"
     explanation = outcome.result["parts"][0]["decision"]["explanation"]
     assert "does not convert to a graph: ResNet: 8 parts are not expressible" in explanation
-    assert "stem (Conv2d): has a bias" in explanation and "(BatchNorm2d): normalisation layers" in explanation
+    assert "  stem, blocks.0.body.1, " in explanation and "(Conv2d): has a bias" in explanation
+    assert "(BatchNorm2d): normalisation layers" in explanation
 
 
 def test_out_of_memory_halves_the_chunk_then_the_window_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
