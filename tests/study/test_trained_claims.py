@@ -64,6 +64,33 @@ def test_a_trained_module_family_is_judged_at_every_checkpoint() -> None:
     assert result.negative_control == "refuted"
 
 
+def test_a_law_in_training_time_is_fitted_over_the_checkpoints_per_grid_point() -> None:
+    """Issue 26: ``against = "step"`` fits E[statistic] against the step over the checkpoints after 0, one part per
+    grid point, with SEs clustered by network (the same networks at every step); its control moves the prediction."""
+    train = {**TRAIN, "steps": 16, "checkpoints": [0, 2, 4, 8, 16]}
+    claim = tc.scaling(
+        "mine.in_time", **FAMILY, statistic="grad_l1", target="loss", slope=0.0, against="step", train=train
+    )
+    result = check(claim, networks=32)
+    parts = result.result["parts"]
+    assert [p["name"] for p in parts] == ["grad_l1 ∝ step^0 (r=8)", "grad_l1 ∝ step^0 (r=16)"]
+    assert all(p["fit"]["method"].endswith("SE clustered by network") for p in parts)
+    assert [row["step"] for row in parts[0]["table"]] == [2, 4, 8, 16]
+    assert result.negative_control == "refuted"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"against": "step"}, "unknown name 'step'"),
+        ({"against": "step", "train": {**TRAIN, "checkpoints": [0, 8]}}, "at least two checkpoints after step 0"),
+    ],
+)
+def test_a_law_in_training_time_needs_training_and_two_checkpoints(fields: dict, message: str) -> None:
+    with pytest.raises(TheorycheckError, match=message):
+        tc.scaling("mine.bad_time", **FAMILY, statistic="grad_l1", target="loss", slope=0.0, **fields)
+
+
 def test_a_users_statistic_is_measured_on_trained_networks_as_the_built_in_one() -> None:
     """At every checkpoint a registered statistic is averaged over the held-out examples like the built-in ones: a
     user's ‖g‖₁ gives the built-in grad_l1's decisions (float64 against float32 sums: to 1e-5)."""

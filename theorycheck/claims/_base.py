@@ -47,6 +47,7 @@ METHODS: dict[str, str] = {
     "attack": "bounds against the smallest class-changing perturbation a minimal-norm attack finds, per input",
     "mean": "a Student-t interval of a mean over networks",
     "slope": "a GLM (Gamma, log link) slope with HC1 errors",
+    "slope-clustered": "a GLM (Gamma, log link) slope with errors clustered by network (one network, several steps)",
     "ratio": "a delta-method interval of the log ratio of two independent means",
     "ratio-slope": "a GLM slope of a ratio of two independent arms",
     "paired-ratio": "a delta-method interval of the log ratio of two paired means",

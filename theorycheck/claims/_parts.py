@@ -175,16 +175,20 @@ def scaling_part(
     *,
     why: str = "",
     shift: Callable[[float, float], float] | None = None,
+    clustered: bool = False,
 ) -> Part:
     """``E[value] ∝ x^slope`` fitted over the samples (Gamma GLM, HC1) and judged by TOST against ``slope``;
-    ``shift(slope, fitted)`` moves the prediction (the fallback negative control)."""
+    ``shift(slope, fitted)`` moves the prediction (the fallback negative control). ``clustered``: every sample
+    holds the same networks in the same order (one network at several training steps), and the slope's SE is
+    clustered by network."""
     xs = [np.full(s.values.size, s.x) for s in samples]
+    groups = np.concatenate([np.arange(s.values.size) for s in samples]) if clustered else None
     ys = [s.values for s in samples]
     table = []
     for s in samples:
         est = mean_ci(s.values)
         table.append({**_row(s, est.mean, est.ci, est.n), "level": s.x, "mean": est.mean})
-    fit = fit_power_law(np.concatenate(xs), np.concatenate(ys))
+    fit = fit_power_law(np.concatenate(xs), np.concatenate(ys), groups=groups)
     if slope is None:
         decision = _slope_not_covered(fit, margins, why)
     else:
@@ -194,7 +198,8 @@ def scaling_part(
         decision = supported_decision(
             decide(fit.slope, fit.slope_se, slope, margins), ys, skewness=[s.skewness for s in samples]
         )
-    return Part(name, description, decision, table, fit.to_dict(), slope_convergence(xs, ys), method="slope")
+    method = "slope-clustered" if clustered else "slope"
+    return Part(name, description, decision, table, fit.to_dict(), slope_convergence(xs, ys), method=method)
 
 
 def value_parts(

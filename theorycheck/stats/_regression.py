@@ -84,8 +84,13 @@ def _wls_log_means(x: np.ndarray, y: np.ndarray, level: float) -> PowerLawFit:
     )
 
 
-def fit_power_law(x: ArrayLike, y: ArrayLike, *, level: float = 0.95) -> PowerLawFit:
-    """Fit ``E[y] = exp(a) x^b`` to per-network values ``y`` observed at levels ``x``."""
+def fit_power_law(x: ArrayLike, y: ArrayLike, *, level: float = 0.95, groups: ArrayLike | None = None) -> PowerLawFit:
+    """Fit ``E[y] = exp(a) x^b`` to per-network values ``y`` observed at levels ``x``.
+
+    ``groups`` (one label per value) clusters the standard errors: values with one label come from one network
+    measured at several levels (a trained network at several steps), so they are not independent; the slope's
+    SE is then the cluster-robust sandwich (Liang & Zeger 1986) instead of HC1, and the WLS cross-check, which
+    assumes independent levels, is left out."""
     xa = np.asarray(x, dtype=np.float64).ravel()
     ya = np.asarray(y, dtype=np.float64).ravel()
     if xa.shape != ya.shape:
@@ -101,7 +106,12 @@ def fit_power_law(x: ArrayLike, y: ArrayLike, *, level: float = 0.95) -> PowerLa
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = sm.GLM(ya / ya.mean(), design, family=family).fit(cov_type="HC1")
+        model = sm.GLM(ya / ya.mean(), design, family=family)
+        if groups is None:
+            res = model.fit(cov_type="HC1")
+        else:
+            labels = np.unique(np.asarray(groups).ravel(), return_inverse=True)[1]
+            res = model.fit(cov_type="cluster", cov_kwds={"groups": labels})
     slope, se = float(res.params[1]), float(res.bse[1])
     z = _z(level)
     diag = {
@@ -111,11 +121,12 @@ def fit_power_law(x: ArrayLike, y: ArrayLike, *, level: float = 0.95) -> PowerLa
         "scale": float(res.scale),
     }
     levels_positive = all(ya[xa == v].mean() > 0 for v in np.unique(xa))
-    cross = _wls_log_means(xa, ya, level) if levels_positive else None
+    cross = _wls_log_means(xa, ya, level) if levels_positive and groups is None else None
+    robust = "HC1 robust SE" if groups is None else "SE clustered by network"
     method = (
-        "GLM Poisson pseudo-likelihood (zeros present), log link, HC1 robust SE"
+        f"GLM Poisson pseudo-likelihood (zeros present), log link, {robust}"
         if zeros
-        else "GLM Gamma, log link, HC1 robust SE"
+        else f"GLM Gamma, log link, {robust}"
     )
     return PowerLawFit(
         method,

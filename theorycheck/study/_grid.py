@@ -11,6 +11,11 @@ from typing import Any
 __all__ = ["grid_lines"]
 
 
+#: columns the report reads that a text table leaves out: the interval (shown as its own column) and the report's
+#: curve labels of trained claims
+_HIDDEN = ("ci", "series", "quantity")
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
@@ -22,7 +27,7 @@ def _fmt(v: Any) -> str:
 def grid_lines(rows: list[dict[str, Any]], *, indent: str = "") -> list[str]:
     """A header and one line per row of ``rows`` (the ``grid`` of a result): every column but ``ci``, then the
     95% interval as ``[lo, hi]``; right-aligned, at least 12 characters wide."""
-    cols = [k for k in (rows[0] if rows else {}) if k != "ci"]
+    cols = [k for k in (rows[0] if rows else {}) if k not in _HIDDEN]
     if not cols:
         return []
     table = [[*cols, "95% CI"]]

@@ -128,7 +128,7 @@ def combine(
 def claim_of(member: UserClaim) -> Claim:
     """One public-form claim as a :class:`~theorycheck.claims.Claim`; a trained one is judged at every checkpoint
     (a member per step on the same cells, :mod:`theorycheck.claims.forms._training`)."""
-    if member.training is None:
+    if member.training is None or "step" in member.against.names:  # a law in training time: judged once
         return as_claim(member)
     from theorycheck.claims.forms._training import checkpoint_members
 

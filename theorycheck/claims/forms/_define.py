@@ -52,7 +52,8 @@ FIELDS: dict[str, str] = {
     "loss_class": "loss target: random, argmax or a class index",
     "q": "grad_lq: the q of the norm (>= 1)",
     "scale": "expression multiplying the statistic per grid point, e.g. 'd' or '1/sqrt(2*log(2*d))'",
-    "against": "scaling and ratio slope: the regressor x, an expression (default d)",
+    "against": "scaling and ratio slope: the regressor x, an expression (default d); with train, 'step' for a law in "
+    "training time",
     "slope": "scaling and ratio: the exponent, a number or 'H'",
     "predicted": "value and ratio: an expression, 'H' or 'kernel'",
     "baseline": "ratio: { arch = ..., input = ... } over the same sweep",
@@ -167,7 +168,10 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
         raise _fail(where, "q", "statistic grad_lq needs q (the norm's exponent, >= 1)")
     if q is not None:
         q = _number(where, "q", q, low=0.999999)
-    against = _expression(where, "against", fields.get("against", "d"), allowed)
+    # trained networks: a law in training time reads the checkpoint's step (`against = "step"`)
+    against = _expression(
+        where, "against", fields.get("against", "d"), allowed | ({"step"} if fields.get("train") else set())
+    )
     slope, predicted = fields.get("slope"), fields.get("predicted")
     if form == "scaling" and slope is None:
         raise _fail(where, "slope", "a scaling claim needs slope (a number, or 'H' for the (H) engine's exponent)")
@@ -228,9 +232,24 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
     statement = fields.get("statement") or ""
     if not isinstance(statement, str):
         raise _fail(where, "statement", f"must be a string, got {statement!r}")
-    xs = [against(p.scope) for p in family.points()]
+    in_time = "step" in against.names
+    if in_time:
+        assert training is not None
+        steps = [s for s in training.config.checkpoints if s > 0]
+        if form != "scaling":
+            raise _fail(where, "against", "a law in training time (against = step) is a scaling claim")
+        if len(steps) < 2:
+            raise _fail(
+                where,
+                "train.checkpoints",
+                "a law in training time needs at least two checkpoints after step 0, got "
+                f"{list(training.config.checkpoints)}",
+            )
+        xs = [against({**p.scope, "step": st}) for p in family.points() for st in steps]
+    else:
+        xs = [against(p.scope) for p in family.points()]
     if exponent:
-        if len(set(xs)) < 2:
+        if len(set(xs)) < 2 and not in_time:
             raise _fail(where, "sweep", f"a slope needs at least two distinct values of {against.text} (got {xs})")
         if min(xs) <= 0:
             raise _fail(where, "against", f"{against.text} must be positive at every grid point (got {min(xs):g})")

@@ -76,8 +76,43 @@ def _shift(claim: UserClaim, arm: Arm) -> Any:
     return (lambda predicted, measured: shifted(predicted, claim.margins, measured)) if arm.shifted else None
 
 
+def _judge_in_training_time(claim: UserClaim, data: CellData, arm: Arm) -> list[Part]:
+    """``E[statistic] ∝ against(step)^slope`` at each grid point, over the checkpoints after step 0: the same
+    networks at every step, so the slope's SE is clustered by network."""
+    assert claim.training is not None and isinstance(claim.slope, float | int)
+    steps = [s for s in claim.training.config.checkpoints if s > 0]
+    parts = []
+    for p in arm.family.points():
+        frame = data[arm.prefix + p.label]
+        samples = []
+        for step in steps:
+            values = claim.statistic.values(frame, gradients(claim.target, p.outputs), p, prefix=f"s{step}/")
+            values = np.asarray(values * scale_at(claim, p), dtype=np.float64)
+            row: dict[str, Any] = {**p.variables, "d": p.d, "step": step, "series": p.label}
+            row["quantity"] = claim.summary()
+            x = claim.against({**p.scope, "step": step})
+            samples.append(Sample(values, x, None, None, "", f"{p.label}, step {step}", row))
+        title = claim.title or f"{claim.statistic.name} ∝ {power_text(claim.against.text, claim.slope)}"
+        parts.append(
+            scaling_part(
+                f"{title} ({p.label})",
+                f"slope of E[{_describe(claim)}] against {claim.against.text} over the checkpoints "
+                f"{', '.join(map(str, steps))} (the same networks: SE clustered by network)",
+                samples,
+                float(claim.slope),
+                claim.margins,
+                shift=_shift(claim, arm),
+                clustered=True,
+            )
+        )
+    return parts
+
+
 def judge_scaling(claim: UserClaim, data: CellData, arm: Arm) -> list[Part]:
-    """``E[statistic] ∝ against^slope``: the GLM slope over the grid against the claimed exponent."""
+    """``E[statistic] ∝ against^slope``: the GLM slope over the grid against the claimed exponent (for a law in
+    training time, ``against`` reading ``step``: over the checkpoints at each grid point)."""
+    if claim.training is not None and "step" in claim.against.names:
+        return _judge_in_training_time(claim, data, arm)
     samples = _samples(claim, data, arm.prefix, arm.family)
     slope, why = claimed_slope(claim)
     name = claim.title or f"{claim.statistic.name} ∝ {power_text(claim.against.text, claim.slope)}"
