@@ -22,6 +22,11 @@ The conventions, exactly, so that a per-network loop written by hand draws from 
   x + ε sign ∂ₓL; and with ``pgd_steps = k > 0`` PGD (Madry et al. 2018): k steps x ← Π(x + α sign ∂ₓL), Π the
   projection onto the ε∞-box around the clean input, α = ``pgd_step`` (default 2.5 ε∞ / k). One PGD step with
   α = ε∞ is FGSM exactly.
+* **What checkpoints measure on.** ``eval_inputs = "data"``: the first ``eval_examples`` held-out examples, the
+  same for every network, each statistic averaged over them. ``"gaussian"``: network i's own input and class, as
+  the sampler draws them (``N(0, I)`` from its input stream, a uniformly random class from its class stream): at
+  step 0 the rows are then the init-time sampler's on the same networks (the explicit method's weights), so a
+  claim's step-0 verdict is its verdict at initialisation.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ __all__ = ["LOSSES", "OPTIMIZERS", "REGULARIZERS", "TrainConfig", "train_config"
 OPTIMIZERS = ("sgd", "adam")
 LOSSES = ("cross_entropy", "mse")
 REGULARIZERS = ("none", "penalty", "fgsm")
+EVAL_INPUTS = ("data", "gaussian")
 #: the most steps one training run may take (a typo of 10^9 steps is refused, not run)
 MAX_STEPS = 1_000_000
 
@@ -70,6 +76,10 @@ class TrainConfig:
     pgd_steps: int = 0
     #: the PGD step size α (0: 2.5 ε∞ / pgd_steps, Madry et al. 2018)
     pgd_step: float = 0.0
+    #: what the checkpoints measure on: "data" (the first ``eval_examples`` held-out examples, the same for every
+    #: network) or "gaussian" (network i's own N(0, I) input and random class, the sampler's: then step 0 gives the
+    #: init-time claim's numbers on the same networks)
+    eval_inputs: str = "data"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +87,8 @@ class TrainConfig:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
         if not self.pgd_steps:  # cells without PGD keep the identity (spec hash) they had before it existed
             del out["pgd_steps"], out["pgd_step"]
+        if self.eval_inputs == "data":
+            del out["eval_inputs"]
         out["betas"], out["checkpoints"] = list(self.betas), list(self.checkpoints)
         out["p"] = "inf" if math.isinf(self.p) else self.p
         return out
@@ -177,4 +189,5 @@ def train_config(table: dict[str, Any], *, where: str = "train") -> TrainConfig:
         attack_epsilon=_number(where, "attack_epsilon", t.get("attack_epsilon", 0.1), low=0.0),
         pgd_steps=_number(where, "pgd_steps", t.get("pgd_steps", 0), low=0, high=10_000, integer=True),
         pgd_step=_number(where, "pgd_step", t.get("pgd_step", 0.0), low=0.0),
+        eval_inputs=_choice(where, "eval_inputs", t.get("eval_inputs", "data"), EVAL_INPUTS),
     )

@@ -36,7 +36,7 @@ from theorycheck._memory import require_memory
 from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Architecture, parse_input_shape
 from theorycheck.sampler import RNG_BLOCK, Program, compile_program
-from theorycheck.sampler._rng import STREAM_WEIGHTS, block_generator, blocks_for
+from theorycheck.sampler._rng import STREAM_CLASS, STREAM_INPUT, STREAM_WEIGHTS, block_generator, blocks_for
 from theorycheck.sampler._rows import Reducer, user_rows
 from theorycheck.training._config import TrainConfig
 from theorycheck.training._data import Dataset
@@ -210,6 +210,34 @@ def pgd_attack(run: Run, weights: Weights, config: TrainConfig, x: torch.Tensor,
     return adv.detach()
 
 
+def _eval_inputs(
+    run: Run,
+    weights: Weights,
+    data: Dataset,
+    config: TrainConfig,
+    seed: int,
+    indices: list[int],
+    *,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the checkpoints measure on: ``x (B, m, *shape)`` and labels ``(B, m)`` (:mod:`._config`)."""
+    b = len(indices)
+    if config.eval_inputs == "gaussian":  # the sampler's: network i's input and random class, from its streams
+        block = indices[0] // RNG_BLOCK
+        gen = block_generator(seed, STREAM_INPUT, block, device)
+        x = torch.randn((RNG_BLOCK, *data.shape), generator=gen, device=device).to(dtype)[:, None]
+        with torch.no_grad():
+            k = run(weights, x[:, :, ...]).shape[-1]
+        gen = block_generator(seed, STREAM_CLASS, block, device)
+        y = torch.randint(0, k, (RNG_BLOCK,), generator=gen, device=device)[:, None]
+        return x, y
+    n = min(config.eval_examples, len(data.y_test))
+    return data.x_test[:n].to(device=device, dtype=dtype).expand(b, n, *data.shape), data.y_test[:n].to(device).expand(
+        b, n
+    )
+
+
 def _train_window(
     run: Run,
     data: Dataset,
@@ -227,9 +255,7 @@ def _train_window(
     opt = _optimizer(list(params.values()), config)
     sched = torch.optim.lr_scheduler.StepLR(opt, config.step_size, config.gamma) if config.step_size else None
     batches = _Batches([network_seed(seed, i) for i in indices], len(data.y_train), config.batch)
-    b, n = len(indices), min(config.eval_examples, len(data.y_test))
-    x_eval = data.x_test[:n].to(device=device, dtype=dtype).expand(b, n, *data.shape)
-    y_eval = data.y_test[:n].to(device).expand(b, n)
+    x_eval, y_eval = _eval_inputs(run, params, data, config, seed, indices, dtype=dtype, device=device)
     x_train, y_train = data.x_train.to(device=device, dtype=dtype), data.y_train.to(device)
     columns: dict[str, np.ndarray] = {}
 
