@@ -240,3 +240,24 @@ def test_triton_conv_kernel_refused_on_cpu_before_anything_is_written(
     path.write_text(CONV_STUDY.format(kernel="triton").replace("seed = 2", 'seed = 2\ndevice = "cpu"'))
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     assert not list((tmp_path / "out").glob("cells/*"))
+
+
+def test_two_claims_on_one_family_draw_the_same_networks() -> None:
+    """Issue 24: a public-form claim's random stream is named by its networks, not by the claim's ID: two claims on
+    one family (other IDs, other statistics) measure the same networks; another family (a different init) does not."""
+    import theorycheck.claims as tc
+    from theorycheck.testing import check
+
+    family = {
+        "arch": "conv(4,3,padding=circular) relu flatten dense(10)",
+        "input": "1x{r}x{r}",
+        "sweep": {"r": [8, 12]},
+    }
+    runs = [
+        check(tc.scaling(cid, **family, statistic="grad_l1", slope=0.5), networks=64) for cid in ("mine.a", "mine.b")
+    ]
+    first, second = ([row["estimate"] for row in r.result["parts"][0]["table"]] for r in runs)
+    assert first == second
+    other = dict(family, arch="conv(4,3,padding=circular,init=uniform) relu flatten dense(10)")
+    third = check(tc.scaling("mine.a", **other, statistic="grad_l1", slope=0.5), networks=64)
+    assert [row["estimate"] for row in third.result["parts"][0]["table"]] != first

@@ -60,7 +60,8 @@ METHODS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Cell:
-    """One unit of work. Its random stream depends only on (study seed, claim, name).
+    """One unit of work. Its random stream depends only on the study seed and :attr:`random_stream` (the claim and
+    name, or for a public-form claim the networks it draws).
 
     ``kind`` is ``sample`` (the batched sampler), ``paths`` (path products of
     tiny nets) or ``graph`` (exact theory only). ``start`` and ``networks``
@@ -76,11 +77,20 @@ class Cell:
     #: what the executor needs besides the (JSON) parameters, e.g. the property a search cell searches: it travels
     #: with the cell (to Dask workers too, by cloudpickle) and is not part of the cell's identity
     payload: Any = field(default=None, compare=False, repr=False)
+    #: the random stream's name when it is not the cell's own (``claim/name``): a claim written in the public forms
+    #: names its networks by what they are (``family/<hash of the architecture, input, init, data, recipe>``), so
+    #: every claim on one family draws the same networks from one study seed (paired)
+    seed_stream: str = ""
 
     @property
     def stream(self) -> str:
-        """Identity of the random stream (not of the range)."""
+        """Identity of the cell's stream of ranges (not of one range): its claim and name."""
         return f"{self.claim}/{self.name}"
+
+    @property
+    def random_stream(self) -> str:
+        """What the cell's seed derives from (with the study seed): ``seed_stream``, else :attr:`stream`."""
+        return self.seed_stream or self.stream
 
     @property
     def id(self) -> str:
@@ -96,6 +106,7 @@ class Cell:
                 "networks": self.networks,
                 "start": self.start,
                 "stream": self.stream,
+                **({"seed_stream": self.seed_stream} if self.seed_stream else {}),
             },
             sort_keys=True,
         )

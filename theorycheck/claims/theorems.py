@@ -190,7 +190,14 @@ THEOREMS: dict[str, Theorem] = {
 
 
 def _members(
-    entry: Entry, theorem: Theorem, families: list[FamilySpec], networks: int, source: str, where: str
+    entry: Entry,
+    theorem: Theorem,
+    families: list[FamilySpec],
+    networks: int,
+    source: str,
+    where: str,
+    *,
+    paired: bool,
 ) -> list[UserClaim]:
     out = []
     for fam in families:
@@ -200,7 +207,7 @@ def _members(
                 fields["arms"] = list(theorem.arms)
             title = statement.title.replace("{family}", f" ({fam.name})" if fam.name else "")
             member = build(theorem.cells_of or entry.id, statement.form, where, source=source, title=title, **fields)
-            out.append(replace(member, assumptions=theorem.assumptions))
+            out.append(replace(member, assumptions=theorem.assumptions, paired=paired))
     return out
 
 
@@ -224,7 +231,13 @@ def theorem_claim(
         key = repr(sorted(p.items()))
         if key not in cache:
             cache[key] = _members(
-                entry, theorem, families(p), p["networks"], source or entry.source, where or f"{entry.id} (catalogue)"
+                entry,
+                theorem,
+                families(p),
+                p["networks"],
+                source or entry.source,
+                where or f"{entry.id} (catalogue)",
+                paired=source is not None,  # the catalogue's own streams stay claim/cell
             )
         return cache[key]
 

@@ -14,8 +14,8 @@ __all__ = ["cell_seed", "execute_cell"]
 
 
 def cell_seed(study_seed: int, cell: Cell) -> int:
-    """Seed of a cell's stream: a function of the study seed and the stream identity only."""
-    digest = hashlib.sha256(f"{study_seed}/{cell.stream}".encode()).digest()
+    """Seed of a cell's stream: a function of the study seed and :attr:`Cell.random_stream` only."""
+    digest = hashlib.sha256(f"{study_seed}/{cell.random_stream}".encode()).digest()
     return int.from_bytes(digest[:8], "little") >> 1
 
 

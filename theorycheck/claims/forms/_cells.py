@@ -17,6 +17,8 @@ Cell names (their streams' identity, hence their seeds, and the store's keys):
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from typing import Any
 
@@ -25,7 +27,16 @@ from theorycheck.claims.forms._claim import UserClaim
 from theorycheck.claims.forms._controls import NetworkControl, logit_layer_scaled, network_factors
 from theorycheck.claims.forms._family import Family, Point
 
-__all__ = ["cell_params", "claim_cells", "control_prefix", "kind_of", "network_control"]
+__all__ = [
+    "NETWORK_KEYS",
+    "SEED_KEYS",
+    "cell_params",
+    "claim_cells",
+    "control_prefix",
+    "family_cell",
+    "kind_of",
+    "network_control",
+]
 
 
 def kind_of(point: Point, claim: UserClaim | None = None) -> str:
@@ -89,9 +100,28 @@ def network_control(claim: UserClaim) -> tuple[NetworkControl | None, str]:
     return NetworkControl(factors, tuple(archs["up"]), tuple(archs["down"])), ""
 
 
+#: what makes two cells the same networks: the rest (targets, statistics, loss class) reads them differently
+NETWORK_KEYS = ("arch", "module", "variables", "input", "init", "output_scale", "data", "train")
+#: what draws a cell's initial networks (and their minibatch orders): the networks without their training, so a
+#: trained claim starts from the init-time claim's networks, and two recipes train the same networks
+SEED_KEYS = ("arch", "module", "variables", "input", "init", "output_scale")
+
+
+def family_cell(claim: UserClaim, name: str, kind: str, params: dict[str, Any], networks: int) -> Cell:
+    """A cell of a public-form claim, its random stream named by its networks (:data:`SEED_KEYS`), not by the
+    claim: two claims on one family draw the same networks from one study seed, trained or not (unless the claim
+    is not ``paired``: then ``claim/name``)."""
+    if not claim.paired:
+        return Cell(claim.id, name, kind, params, networks)
+    identity = {k: params[k] for k in SEED_KEYS if k in params}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    return Cell(claim.id, name, kind, params, networks, seed_stream=f"family/{digest}")
+
+
 def _arm(claim: UserClaim, prefix: str, family: Family, networks: int) -> list[Cell]:
     return [
-        Cell(claim.id, prefix + p.label, kind_of(p, claim), cell_params(claim, p), networks) for p in family.points()
+        family_cell(claim, prefix + p.label, kind_of(p, claim), cell_params(claim, p), networks)
+        for p in family.points()
     ]
 
 
@@ -116,7 +146,7 @@ def claim_cells(claim: UserClaim, networks: int) -> list[Cell]:
             else:
                 params["output_scale"] = math.sqrt(factor if direction == "up" else 1 / factor)
             name = f"{control_prefix(claim, direction)}{point.label}"
-            out.append(Cell(claim.id, name, kind_of(point), params, half))
+            out.append(family_cell(claim, name, kind_of(point), params, half))
     return out
 
 

@@ -76,6 +76,9 @@ class UserClaim:
     training: Any = None
     #: the checkpoint a member of a trained claim reads (its columns ``s{step}/…``)
     step: int | None = None
+    #: the cells' random streams are named by their networks, so claims on one family are paired (a public claim);
+    #: False: by claim and cell (the catalogue's theorems, whose stored results and reference numbers predate it)
+    paired: bool = True
 
     @property
     def column_prefix(self) -> str:

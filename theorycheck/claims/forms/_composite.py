@@ -13,15 +13,11 @@ from typing import Any
 
 from theorycheck.claims._base import Cell, CellData, Claim, Part
 from theorycheck.claims._params import Param, network_count
-from theorycheck.claims.forms._cells import claim_cells
+from theorycheck.claims.forms._cells import NETWORK_KEYS, claim_cells
 from theorycheck.claims.forms._claim import UserClaim
 from theorycheck.claims.forms._judging import as_claim, judge
 
 __all__ = ["claim_of", "combine", "composite_claim"]
-
-
-#: what makes two cells of one name the same networks (the rest, targets and statistics, is merged)
-_IDENTITY = ("arch", "module", "variables", "input", "init", "output_scale", "data", "train")
 
 
 def _merged_cells(members: list[UserClaim], networks: int) -> list[Cell]:
@@ -32,7 +28,7 @@ def _merged_cells(members: list[UserClaim], networks: int) -> list[Cell]:
             if known is None:
                 cells[cell.name] = cell
                 continue
-            differ = [k for k in _IDENTITY if known.params.get(k) != cell.params.get(k)]
+            differ = [k for k in NETWORK_KEYS if known.params.get(k) != cell.params.get(k)]
             if differ or known.networks != cell.networks:
                 raise ValueError(f"members of one claim give cell {cell.name} different networks ({differ})")
             params: dict[str, Any] = dict(known.params)
