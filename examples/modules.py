@@ -1,7 +1,8 @@
 """Your PyTorch models as theorycheck families (``theorycheck predict --module examples.modules:paper_cnn``).
 
 ``paper_cnn`` and ``plain_resnet`` convert to graphs (torch.fx), so the theory engine predicts them;
-``bn_resnet`` has BatchNorm and biases, which the DSL cannot express: it is measured as a module family.
+``bn_resnet`` has BatchNorm, which the DSL cannot express (its biases convert, read as zero): it is measured as a
+module family.
 """
 
 from __future__ import annotations

@@ -5,11 +5,12 @@ Both follow torchvision's source (``torchvision/models/resnet.py``: ``BasicBlock
 a biased ``fc``; ``torchvision/models/vgg.py``: biased 3×3 convolutions, ``MaxPool2d(2, 2)``, a classifier with
 ``Dropout`` and ``x.view``-style flattening), with fewer channels and blocks. What converts and what does not:
 
-* ``resnet(norm=True)`` / ``vgg(bias=True)``, the torchvision originals: one error lists every BatchNorm and
-  every bias (``theorycheck predict --module examples.torchvision_style:resnet --input 3x32x32``). They are
-  measured as module families (``examples/real_models.toml``).
-* ``resnet(norm=False)`` / ``vgg(bias=False)``: convert on the first try (Dropout, ``inplace`` ReLUs, the
-  flatten written as ``view`` are read), so (H) and the kernel level predict them.
+* ``resnet(norm=True)``, the torchvision original: one error lists every BatchNorm
+  (``theorycheck predict --module examples.torchvision_style:resnet --input 3x32x32``); it is measured as a
+  module family (``examples/real_models.toml``).
+* ``vgg(bias=True)`` and ``resnet(norm=False)`` / ``vgg(bias=False)``: convert on the first try (Dropout,
+  ``inplace`` ReLUs, the flatten written as ``view`` are read; biases are read as zero, their value at He
+  initialisation, and named in the notes), so (H) and the kernel level predict them.
 
 The post-activation residual ``relu(x + f(x))`` of ``BasicBlock`` converts, and (H) notes where H1 is
 implausible on it (a ReLU of ``relu(u) + b``); the kernel level refuses it (issue 27).

@@ -6,10 +6,17 @@ import torch
 from torch import nn
 
 
-def bn_and_biases() -> nn.Module:
-    """Three blocking parts: a Conv2d with a bias, a BatchNorm2d, a Linear with a bias."""
+def bn_and_layernorm() -> nn.Module:
+    """Three blocking parts of two kinds: two BatchNorm2d and a LayerNorm (the biases convert, read as zero)."""
     return nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 2)
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.Flatten(),
+        nn.LayerNorm(4 * 8 * 8),
+        nn.Linear(4 * 8 * 8, 2),
     )
 
 

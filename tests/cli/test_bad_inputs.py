@@ -275,7 +275,7 @@ ROWS: list[Row] = [
     ),
     Row("zero workers", ["run", "s.toml", "--out", "o", "--workers", "0"], "positive integer", study("sg.lemma7")),
     # -- from_module: modules the DSL cannot express (issue 24) -------------------------------------------------
-    Row("module bn and biases", [*P, "--module", f"{BAD}:bn_and_biases", "--input", "3x8x8"], "3 parts are not"),
+    Row("module norm layers", [*P, "--module", f"{BAD}:bn_and_layernorm", "--input", "3x8x8"], "3 parts are not"),
     Row("module replicate pad", [*P, "--module", f"{BAD}:replicate_pad", "--input", "3x8x8"], "replicate padding"),
     Row("module grouped conv", [*P, "--module", f"{BAD}:grouped", "--input", "3x8x8"], "groups=3 (a grouped"),
     Row(

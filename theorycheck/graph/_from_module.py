@@ -337,6 +337,19 @@ def convert_module(module: Any, input_shape: Shape | str | int, *, init: Init = 
     arch = Architecture(tuple(conv.build(result, conv.input)))
     _check_sizes(arch, shape, conv.weighted_modules())
     notes = []
+    biased = [
+        n.target
+        for n in conv.nodes
+        if n.op == "call_module"
+        and getattr(conv.modules[n.target], "bias", None) is not None
+        and type(conv.modules[n.target]).__name__ in ("Linear", "Conv2d")
+    ]
+    if biased:
+        notes.append(
+            f"biases read as zero, their value at He initialisation (theorycheck.sampler.he_init zeroes them): "
+            f"{', '.join(map(str, biased))}; the graph is the module at He initialisation, not under PyTorch's "
+            "default (non-zero biases)"
+        )
     if conv.inert:
         notes.append(
             f"the identity at evaluation, dropped: {', '.join(conv.inert)} (the theory is about the network in "

@@ -7,7 +7,8 @@ graph structure (branches, merges) is :mod:`._from_module`'s.
 
 Read as the DSL reads them:
 
-* ``Linear`` and ``Conv2d`` without bias (``groups=1``; zeros, circular or reflect padding, "same" or none;
+* ``Linear`` and ``Conv2d`` (``groups=1``; a bias is read as zero, its value at He initialisation, and named in the
+  conversion's notes; zeros, circular or reflect padding, "same" or none;
   stride, dilation). A ``Conv2d(padding=0)`` may follow a padding step: ``F.pad`` or the modules ``ZeroPad2d``,
   ``ConstantPad2d(…, 0)``, ``ReflectionPad2d``, ``CircularPad2d``, padding (floor, ceil) of dilation·(k−1) per
   axis. ``ReplicationPad2d`` has no DSL counterpart and is refused by name.
@@ -92,8 +93,6 @@ def module_layer(mod: Any, where: str, init: Init) -> Node | None:
 
     kind = type(mod).__name__
     if isinstance(mod, nn.Linear):
-        if mod.bias is not None:
-            raise Blocked(where, kind, "has a bias, which the DSL does not have; use bias=False, or " + MEASURE)
         return Dense(mod.out_features, init=init)
     modules, _ = _activations()
     if type(mod) in modules:
@@ -195,8 +194,6 @@ def padding_step(node: Any, modules: dict[str, Any]) -> Padding | None:
 def conv_layer(mod: Any, where: str, init: Init, step: Padding | None, step_where: str) -> Conv:
     """The DSL conv of a ``Conv2d``; ``step``: the padding step right before it (then its own padding is 0)."""
     kind = "Conv2d"
-    if mod.bias is not None:
-        raise Blocked(where, kind, "has a bias, which the DSL does not have; use bias=False, or " + MEASURE)
     if mod.groups != 1:
         raise Blocked(
             where,

@@ -29,6 +29,12 @@ def theory_at(claim: UserClaim, level: str, point: Point) -> tuple[float | None,
     """E[statistic] (times the scale) at ``point`` by the theory engine at ``level``, or None and why."""
     if point.module is not None and not point.arch:
         return None, f"{point.module} at {point.label} does not convert to a graph: {point.unconverted}"
+    if point.module is not None and claim.init != "he":
+        return None, (
+            f"the theory engine predicts He-initialised networks with zero biases, and {point.module} is initialised "
+            "by its own reset_parameters (PyTorch's default: Var[w] = 1/(3·fan_in), non-zero biases); set "
+            'init = "he" to compare them'
+        )
     value, why = theory_value(claim.statistic, level, point, target=claim.target, n_logits=point.outputs)
     return (None, why) if value is None else (value * scale_at(claim, point), why)
 
