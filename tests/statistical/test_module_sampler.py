@@ -90,22 +90,20 @@ def test_module_families_in_a_study_with_their_report(tmp_path: Path) -> None:
     assert build_report(tmp_path / "run", tmp_path / "modules.pdf").stat().st_size > 10_000
 
 
-def test_theory_for_a_module_that_does_not_convert_is_not_covered() -> None:
+def _theory_on_module_family(claim_id: str, factory: str) -> str:
+    """A (H)-slope claim on a module family under its default init: checked; its verdict must be "not covered",
+    and the first part's explanation is returned."""
     from theorycheck.claims import scaling
     from theorycheck.testing import check
 
-    claim = scaling(
-        "mine.bn_h",
-        module="examples.modules:bn_resnet",
-        input="3x{r}x{r}",
-        sweep={"r": [8, 16]},
-        statistic="grad_sq_norm",
-        slope="H",
-        networks=16,
-    )
-    outcome = check(claim)
+    family = {"module": factory, "input": "3x{r}x{r}", "sweep": {"r": [8, 16]}}
+    outcome = check(scaling(claim_id, **family, statistic="grad_sq_norm", slope="H", networks=16))
     assert outcome.verdict == "not covered"
-    explanation = outcome.result["parts"][0]["decision"]["explanation"]
+    return str(outcome.result["parts"][0]["decision"]["explanation"])
+
+
+def test_theory_for_a_module_that_does_not_convert_is_not_covered() -> None:
+    explanation = _theory_on_module_family("mine.bn_h", "examples.modules:bn_resnet")
     assert "does not convert to a graph: ResNet: 2 parts are not expressible" in explanation
     assert "blocks.0.body.2, blocks.1.body.2 (BatchNorm2d): normalisation layers" in explanation
 
@@ -134,21 +132,7 @@ def test_out_of_memory_halves_the_chunk_then_the_window_and_says_so(monkeypatch:
 def test_theory_for_a_module_family_under_pytorchs_own_init_is_not_covered() -> None:
     """The theory engine predicts He-initialised networks with zero biases: a module family initialised by its own
     reset_parameters (the default) gets "not covered" with the reason, not a comparison of two inits."""
-    from theorycheck.claims import scaling
-    from theorycheck.testing import check
-
-    claim = scaling(
-        "mine.reset_h",
-        module="examples.modules:plain_resnet",
-        input="3x{r}x{r}",
-        sweep={"r": [8, 16]},
-        statistic="grad_sq_norm",
-        slope="H",
-        networks=16,
-    )
-    outcome = check(claim)
-    assert outcome.verdict == "not covered"
-    assert 'set init = "he"' in outcome.result["parts"][0]["decision"]["explanation"]
+    assert 'set init = "he"' in _theory_on_module_family("mine.reset_h", "examples.modules:plain_resnet")
 
 
 def test_torchvision_style_models_convert_or_list_what_blocks_them(tmp_path: Path) -> None:

@@ -246,3 +246,21 @@ def test_figure_2_claims_share_their_cells(tmp_path: Path) -> None:
     assert len(cells) == 7 and all(c.startswith("sg.fig2_duality__") for c in cells), cells
     results = load_results(tmp_path / "out").results
     assert len(results["sg.fig2d"]["parts"]) == 5 and len(results["sg.fig2e"]["parts"]) == 4
+
+
+def test_fig2d_without_a_line_is_not_covered() -> None:
+    """Every method at the same E‖∂ₓL‖₁ determines no line: each part says so instead of inverting a singular
+    system."""
+    import numpy as np
+    import pandas as pd
+
+    from theorycheck.claims.training_methods import _fig2d_parts, _methods
+
+    p = {"steps": 60, "networks": 8, "train_epsilons": [0.1]}
+    ones = np.ones(8)
+    data = {
+        cell: pd.DataFrame({"s60/loss.l1": 3.0 * ones, "s60/loss.l2": ones, "s60/vulnerability": 0.1 * ones})
+        for cell in _methods(p).values()
+    }
+    parts = _fig2d_parts(p, data, "main")
+    assert parts and all(x.decision.verdict == "not covered" for x in parts)

@@ -28,7 +28,7 @@ import numpy as np
 
 from theorycheck.claims._base import Cell, CellData, Claim, Entry, Part, make_claim
 from theorycheck.claims._params import Param, positive_float, positive_int
-from theorycheck.claims._parts import CONSTANT, Sample, ratio_parts, supported_decision
+from theorycheck.claims._parts import CONSTANT, Sample, not_covered, ratio_parts, supported_decision
 from theorycheck.claims._trained_cells import common_params, dataset, pooling_net, trained_cell
 from theorycheck.claims.forms import Training  # noqa: F401  (its module registers the 'trained' cell kind)
 from theorycheck.stats import Margins, decide
@@ -185,6 +185,10 @@ def _fig2d_parts(p: dict[str, Any], data: CellData, role: str) -> list[Part]:
         design = np.array([[1.0, xs[o][0]] for o in others])
         weights = np.array([1.0 / ys[o][1] ** 2 for o in others])
         target = np.array([ys[o][0] for o in others])
+        if len({xs[o][0] for o in others}) < 2:  # a line needs two distinct E‖∂ₓL‖₁ among the other methods
+            reason = "the other methods' E_x‖∂ₓL‖₁ do not determine a line (fewer than two distinct values)"
+            parts.append(not_covered(f"vulnerability of {m} from the other methods' line", "", reason))
+            continue
         cov = np.linalg.inv(design.T @ (weights[:, None] * design))
         beta = cov @ design.T @ (weights * target)
         at = np.array([1.0, xs[m][0]])

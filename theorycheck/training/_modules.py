@@ -25,9 +25,10 @@ from theorycheck.errors import TheorycheckError
 from theorycheck.sampler import RNG_BLOCK
 from theorycheck.sampler._modules import Init, reset_network
 from theorycheck.sampler._rows import Reducer
+from theorycheck.training._checkpoints import Run, Weights
 from theorycheck.training._config import TrainConfig
 from theorycheck.training._data import Dataset
-from theorycheck.training._train import Progress, Run, TrainResult, Weights, train_windows
+from theorycheck.training._train import Progress, TrainResult, train_windows
 
 __all__ = ["train_module_networks"]
 

@@ -7,15 +7,8 @@ the B networks' weights are stacked ``(B, *weight_shape)`` and optimised by ``to
 sum of the networks' own losses, so each slice receives its own network's gradient, and SGD and Adam act
 elementwise, so each network is updated exactly as alone (a test compares with a per-network loop, float64).
 
-At each checkpoint the networks are measured on the first ``eval_examples`` held-out examples (the same for every
-network), one row per network and one column per statistic and checkpoint, ``s{step}/{name}``:
-
-* ``loss.{stat}`` and ``logit.{stat}`` for the gradient of the per-example loss and of logit 0 with respect to the
-  input, averaged over the examples: ``coord_var`` ‖g‖²/d, ``sq_norm`` ‖g‖², ``l1`` ‖g‖₁, ``l2`` ‖g‖₂ and
-  ``linf`` ‖g‖_∞ (the sampler's column names, so the claim language's statistics read them);
-* ``accuracy``, ``loss`` (the training loss on the held-out examples) and ``vulnerability``: the increase of the
-  0-1 loss under FGSM at ε∞ = ``attack_epsilon`` (Simon-Gabriel et al. 2019, Section 4); with ``pgd_steps > 0``
-  also ``pgd_vulnerability``, the same under ℓ∞ PGD (:mod:`._config` states the attack).
+At each checkpoint the networks are measured (:mod:`._checkpoints`: the statistics, the attacks, the inputs), one
+row per network and one column per statistic and checkpoint, ``s{step}/{name}``.
 
 A non-finite training loss is an error naming the network, its seed and the step, never a dropped network.
 """
@@ -30,14 +23,14 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from theorycheck._memory import require_memory
 from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Architecture, parse_input_shape
 from theorycheck.sampler import RNG_BLOCK, Program, compile_program
-from theorycheck.sampler._rng import STREAM_CLASS, STREAM_INPUT, STREAM_WEIGHTS, block_generator, blocks_for
-from theorycheck.sampler._rows import Reducer, user_rows
+from theorycheck.sampler._rng import STREAM_WEIGHTS, block_generator, blocks_for
+from theorycheck.sampler._rows import Reducer
+from theorycheck.training._checkpoints import STATISTICS, Run, Weights, eval_inputs, measure, per_example_loss
 from theorycheck.training._config import TrainConfig
 from theorycheck.training._data import Dataset
 from theorycheck.training._forward import forward
@@ -56,20 +49,7 @@ __all__ = [
 
 #: the random stream of the minibatch orders (the sampler's streams are 0-5)
 STREAM_TRAIN = 7
-#: per-network statistics of an input gradient ``g`` (B, n, d) → (B, n)
-STATISTICS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "coord_var": lambda g: g.pow(2).sum(-1) / g.shape[-1],
-    "sq_norm": lambda g: g.pow(2).sum(-1),
-    "l1": lambda g: g.abs().sum(-1),
-    "l2": lambda g: g.pow(2).sum(-1).sqrt(),
-    "linf": lambda g: g.abs().amax(-1),
-}
-
 Progress = Callable[[int, int], None]
-#: a window's stacked parameters, ``(B, *shape)`` each: the DSL's ``{op.index: …}`` or a module's ``{name: …}``
-Weights = dict[Any, torch.Tensor]
-#: runs a window's B networks: ``run(weights, x (B, m, *shape)) -> logits (B, m, K)``, network b on ``x[b]``
-Run = Callable[[Weights, torch.Tensor], torch.Tensor]
 #: the networks of RNG block ``block``: their function and initial stacked parameters (on the CPU)
 WindowOf = Callable[[int], tuple[Run, Weights]]
 
@@ -93,15 +73,6 @@ def initial_weights(program: Program, seed: int, block: int, device: torch.devic
     return program.draw_block(block, block_generator(seed, STREAM_WEIGHTS, block, device), RNG_BLOCK)
 
 
-def _per_example_loss(config: TrainConfig, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``(B, m)`` losses of ``(B, m, K)`` logits against ``(B, m)`` labels."""
-    b, m, k = logits.shape
-    if config.loss == "cross_entropy":
-        return F.cross_entropy(logits.reshape(b * m, k), y.reshape(-1), reduction="none").reshape(b, m)
-    onehot = F.one_hot(y, k).to(logits.dtype)
-    return (logits - onehot).pow(2).sum(-1)
-
-
 def _eps_p(config: TrainConfig, d: int) -> float:
     """ε_p = ε∞ d^{1/p} (eq. 5)."""
     return config.epsilon if math.isinf(config.p) else config.epsilon * d ** (1 / config.p)
@@ -110,9 +81,9 @@ def _eps_p(config: TrainConfig, d: int) -> float:
 def _objective(run: Run, weights: Weights, config: TrainConfig, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Each network's training objective on its minibatch, ``(B,)``."""
     if config.regularizer == "none":
-        return _per_example_loss(config, run(weights, x), y).mean(1)
+        return per_example_loss(config, run(weights, x), y).mean(1)
     x = x.detach().requires_grad_(True)
-    losses = _per_example_loss(config, run(weights, x), y)
+    losses = per_example_loss(config, run(weights, x), y)
     d = math.prod(x.shape[2:])
     eps = _eps_p(config, d)
     if config.regularizer == "penalty":
@@ -125,7 +96,7 @@ def _objective(run: Run, weights: Weights, config: TrainConfig, x: torch.Tensor,
     else:
         delta = flat / flat.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(flat.dtype).tiny)
     x_adv = (x.detach().flatten(2) + eps * delta).reshape(x.shape)
-    adv = _per_example_loss(config, run(weights, x_adv), y)
+    adv = per_example_loss(config, run(weights, x_adv), y)
     return 0.5 * (losses.mean(1) + adv.mean(1))
 
 
@@ -157,87 +128,6 @@ class _Batches:
         return out
 
 
-def _measure(
-    run: Run,
-    weights: Weights,
-    config: TrainConfig,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    reducers: Mapping[str, Reducer],
-) -> dict[str, torch.Tensor]:
-    """Per-network statistics on the held-out examples ``x (B, n, *shape)``, ``y (B, n)``; a user's statistic
-    ``fn(grad, logits, x) -> (B·n,)`` (the sampler's reducers) is averaged over the examples as the others are."""
-    x = x.detach().clone().requires_grad_(True)
-    logits = run(weights, x)
-    losses = _per_example_loss(config, logits, y)
-    g_loss = torch.autograd.grad(losses.sum(), x, retain_graph=True)[0].flatten(2)
-    g_logit = torch.autograd.grad(logits[..., 0].sum(), x)[0].flatten(2)
-    out: dict[str, torch.Tensor] = {}
-    b, n = x.shape[:2]
-    flat_x, flat_logits = x.detach().reshape(b * n, *x.shape[2:]), logits.detach().reshape(b * n, -1)
-    for target, g in (("loss", g_loss), ("logit", g_logit)):
-        for name, fn in STATISTICS.items():
-            out[f"{target}.{name}"] = fn(g).mean(1)
-        for name, reducer in reducers.items():
-            grad = g.reshape(b * n, *x.shape[2:]).to(torch.float64)
-            values = user_rows(name, reducer, grad, flat_logits.to(torch.float64), flat_x.to(torch.float64))
-            out[f"{target}.{name}"] = values.reshape(b, n).mean(1)
-    with torch.no_grad():
-        wrong = logits.argmax(-1) != y
-        x_adv = (x.detach().flatten(2) + config.attack_epsilon * g_loss.sign()).reshape(x.shape)
-        wrong_adv = run(weights, x_adv).argmax(-1) != y
-    if config.pgd_steps:
-        wrong_pgd = run(weights, pgd_attack(run, weights, config, x, y)).argmax(-1) != y
-        out["pgd_vulnerability"] = wrong_pgd.to(x.dtype).mean(1) - wrong.to(x.dtype).mean(1)
-    out["accuracy"] = 1.0 - wrong.to(x.dtype).mean(1)
-    out["loss"] = losses.detach().mean(1)
-    out["vulnerability"] = wrong_adv.to(x.dtype).mean(1) - wrong.to(x.dtype).mean(1)
-    return {k: v.detach() for k, v in out.items()}
-
-
-def pgd_attack(run: Run, weights: Weights, config: TrainConfig, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """ℓ∞ PGD from the clean inputs ``x (B, n, *shape)``: ``pgd_steps`` signed-gradient steps of size α, each
-    projected onto the box ``|x_adv − x| ≤ attack_epsilon`` (Madry et al. 2018; no random start)."""
-    eps = config.attack_epsilon
-    alpha = config.pgd_step or 2.5 * eps / config.pgd_steps
-    clean = x.detach()
-    adv = clean.clone()
-    for _ in range(config.pgd_steps):
-        adv.requires_grad_(True)
-        loss = _per_example_loss(config, run(weights, adv), y).sum()
-        (g,) = torch.autograd.grad(loss, adv)
-        adv = torch.minimum(torch.maximum(adv.detach() + alpha * g.sign(), clean - eps), clean + eps)
-    return adv.detach()
-
-
-def _eval_inputs(
-    run: Run,
-    weights: Weights,
-    data: Dataset,
-    config: TrainConfig,
-    seed: int,
-    indices: list[int],
-    *,
-    dtype: torch.dtype,
-    device: torch.device,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """What the checkpoints measure on: ``x (B, m, *shape)`` and labels ``(B, m)`` (:mod:`._config`)."""
-    b = len(indices)
-    if config.eval_inputs == "gaussian":  # the sampler's: network i's input and random class, from its streams
-        block = indices[0] // RNG_BLOCK
-        gen = block_generator(seed, STREAM_INPUT, block, device)
-        x = torch.randn((RNG_BLOCK, *data.shape), generator=gen, device=device).to(dtype)[:, None]
-        with torch.no_grad():
-            k = run(weights, x[:, :, ...]).shape[-1]
-        gen = block_generator(seed, STREAM_CLASS, block, device)
-        y = torch.randint(0, k, (RNG_BLOCK,), generator=gen, device=device)[:, None]
-        return x, y
-    n = min(config.eval_examples, len(data.y_test))
-    return data.x_test[:n].to(device=device, dtype=dtype).expand(b, n, *data.shape), data.y_test[:n].to(device).expand(
-        b, n
-    )
-
-
 def _train_window(
     run: Run,
     data: Dataset,
@@ -255,12 +145,12 @@ def _train_window(
     opt = _optimizer(list(params.values()), config)
     sched = torch.optim.lr_scheduler.StepLR(opt, config.step_size, config.gamma) if config.step_size else None
     batches = _Batches([network_seed(seed, i) for i in indices], len(data.y_train), config.batch)
-    x_eval, y_eval = _eval_inputs(run, params, data, config, seed, indices, dtype=dtype, device=device)
+    x_eval, y_eval = eval_inputs(run, params, data, config, seed, indices, dtype=dtype, device=device)
     x_train, y_train = data.x_train.to(device=device, dtype=dtype), data.y_train.to(device)
     columns: dict[str, np.ndarray] = {}
 
     def checkpoint(step: int) -> None:
-        for name, value in _measure(run, params, config, x_eval, y_eval, reducers).items():
+        for name, value in measure(run, params, config, x_eval, y_eval, reducers).items():
             columns[f"s{step}/{name}"] = value.cpu().numpy().astype(np.float64)
 
     if 0 in config.checkpoints:

@@ -216,14 +216,8 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
     if fields.get("train") is not None:
         from theorycheck.claims.forms._training import names_used, parse_training
 
-        training = parse_training(where, fields["train"], family, target=target)
-        if slope == "H" or predicted in THEORY_LEVELS:
-            raise _fail(
-                where,
-                "slope" if slope == "H" else "predicted",
-                "the theory engine predicts networks at initialisation; after training state the law as a number "
-                "or an expression",
-            )
+        theory = "slope" if slope == "H" else "predicted" if predicted in THEORY_LEVELS else None
+        training = parse_training(where, fields["train"], family, target=target, theory_field=theory)
     read = [e for e in (against, scale, predicted) if isinstance(e, Expression)]
     family.check_sweep_used(
         also=[n for e in read for n in e.names] + (names_used(training) if training else []),
@@ -234,18 +228,9 @@ def build(claim_id: str, form: str, where: str, *, source: str = "user claim", *
         raise _fail(where, "statement", f"must be a string, got {statement!r}")
     in_time = "step" in against.names
     if in_time:
-        assert training is not None
-        steps = [s for s in training.config.checkpoints if s > 0]
-        if form != "scaling":
-            raise _fail(where, "against", "a law in training time (against = step) is a scaling claim")
-        if len(steps) < 2:
-            raise _fail(
-                where,
-                "train.checkpoints",
-                "a law in training time needs at least two checkpoints after step 0, got "
-                f"{list(training.config.checkpoints)}",
-            )
-        xs = [against({**p.scope, "step": st}) for p in family.points() for st in steps]
+        from theorycheck.claims.forms._training import step_regressor
+
+        xs = step_regressor(where, against, form, family, training)
     else:
         xs = [against(p.scope) for p in family.points()]
     if exponent:

@@ -79,8 +79,10 @@ def _shift(claim: UserClaim, arm: Arm) -> Any:
 def _judge_in_training_time(claim: UserClaim, data: CellData, arm: Arm) -> list[Part]:
     """``E[statistic] ∝ against(step)^slope`` at each grid point, over the checkpoints after step 0: the same
     networks at every step, so the slope's SE is clustered by network."""
+    from theorycheck.claims.forms._training import fitted_steps
+
     assert claim.training is not None and isinstance(claim.slope, float | int)
-    steps = [s for s in claim.training.config.checkpoints if s > 0]
+    steps = fitted_steps(claim.training)
     parts = []
     for p in arm.family.points():
         frame = data[arm.prefix + p.label]

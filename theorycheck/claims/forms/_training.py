@@ -30,7 +30,15 @@ from theorycheck.claims.forms._statistics import load_reducer
 from theorycheck.errors import TheorycheckError
 from theorycheck.training import Dataset, TrainConfig, load_dataset, train_config, train_networks
 
-__all__ = ["Training", "checkpoint_members", "parse_training", "trained_params", "trained_rows"]
+__all__ = [
+    "Training",
+    "checkpoint_members",
+    "fitted_steps",
+    "parse_training",
+    "step_regressor",
+    "trained_params",
+    "trained_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -50,9 +58,10 @@ def _dataset(spec: str) -> Dataset:
     return load_dataset(spec)
 
 
-def parse_training(where: str, table: Any, family: Family, *, target: str) -> Training:
+def parse_training(where: str, table: Any, family: Family, *, target: str, theory_field: str | None = None) -> Training:
     """The ``train`` table, checked now: the recipe's fields, and at every grid point a dataset whose inputs have the
-    point's shape."""
+    point's shape. ``theory_field``: the claim's field that asks the theory engine for a prediction (``slope = "H"``
+    or ``predicted = "H"``/``"kernel"``), refused: the engine predicts networks at initialisation."""
     if not isinstance(table, dict):
         raise TheorycheckError(f"{where}.train: must be a table with data and training settings, got {table!r}")
     if "data" not in table:
@@ -86,6 +95,11 @@ def parse_training(where: str, table: Any, family: Family, *, target: str) -> Tr
                 f"{where}.train.data: {spec} has {dataset.classes} classes, but the architecture has "
                 f"{point.outputs} logits at {point.label}"
             )
+    if theory_field is not None:
+        raise TheorycheckError(
+            f"{where}.{theory_field}: the theory engine predicts networks at initialisation; after training state the "
+            "law as a number or an expression"
+        )
     return training
 
 
@@ -99,6 +113,26 @@ def checkpoint_members(claim: Any) -> list[Any]:
     assert claim.training is not None
     title = claim.title or claim.summary()
     return [replace(claim, step=s, title=f"{title} at step {s}") for s in claim.training.config.checkpoints]
+
+
+def fitted_steps(training: Training) -> list[int]:
+    """The checkpoints a law in training time is fitted over: every one after step 0."""
+    return [s for s in training.config.checkpoints if s > 0]
+
+
+def step_regressor(where: str, against: Any, form: str, family: Family, training: Training | None) -> list[float]:
+    """``against`` (an expression reading ``step``) at every grid point and fitted checkpoint, after checking that
+    the claim can be a law in training time: a scaling claim with two checkpoints after step 0."""
+    assert training is not None  # `step` is a name only when the claim has a train table
+    steps = fitted_steps(training)
+    if form != "scaling":
+        raise TheorycheckError(f"{where}.against: a law in training time (against = step) is a scaling claim")
+    if len(steps) < 2:
+        raise TheorycheckError(
+            f"{where}.train.checkpoints: a law in training time needs at least two checkpoints after step 0, got "
+            f"{list(training.config.checkpoints)}"
+        )
+    return [against({**p.scope, "step": st}) for p in family.points() for st in steps]
 
 
 def names_used(training: Training) -> list[str]:
