@@ -83,3 +83,13 @@ def test_cuda_training_gives_the_same_numbers_twice(case: str, digits: Dataset) 
     b = _train(case, digits, "cuda", torch.float32)
     for key, col in a.rows.items():
         assert np.array_equal(col, b.rows[key]), key
+
+
+def test_cuda_float32_training_is_float32_not_tf32(digits: Dataset) -> None:
+    """The GPU's float32 rows are as close to float64 as the CPU's (TF32 rounds to 2**-11, float32 to 2**-24)."""
+    case = "conv with pooling, Adam"
+    exact = _train(case, digits, "cpu", torch.float64)
+    cpu = _max_relative_difference(exact, _train(case, digits, "cpu", torch.float32))
+    gpu = _max_relative_difference(exact, _train(case, digits, "cuda", torch.float32))
+    print(f"float32 against float64: cpu {cpu:.2e}, cuda {gpu:.2e}")
+    assert gpu < 30 * max(cpu, 2.0**-24)

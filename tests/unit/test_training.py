@@ -318,3 +318,22 @@ def test_bad_data_is_refused(spec: str, message: str) -> None:
     with pytest.raises(TheorycheckError) as info:
         load_dataset(spec)
     assert message in str(info.value)
+
+
+def test_float32_training_runs_with_tf32_off(digits: Dataset) -> None:
+    """PyTorch leaves cuDNN convolutions in TF32 by default: float32 training must switch it off (and restore it).
+
+    A user reducer reads the switches while the networks are measured, inside the training loop."""
+    torch.backends.cudnn.allow_tf32 = True  # PyTorch's default
+
+    def switches(grad: torch.Tensor, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        on = torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
+        return torch.full((grad.shape[0],), float(on), dtype=grad.dtype, device=grad.device)
+
+    arch, table = CASES["conv with pooling, Adam"]
+    config = train_config({**table, "steps": 1, "checkpoints": [1], "eval_examples": 8})
+    result = train_networks(arch, digits, config, networks=2, seed=SEED, reducers={"tf32": switches})
+    on = [v for k, v in result.rows.items() if "tf32" in k]
+    assert on and all((v == 0).all() for v in on), on
+    assert result.provenance["tf32"] is False
+    assert torch.backends.cudnn.allow_tf32  # restored

@@ -3,6 +3,7 @@
 from theorycheck.sampler._modules import he_init as he_init
 from theorycheck.sampler._modules import sample_module as sample_module
 from theorycheck.sampler._precision import PRECISIONS as PRECISIONS
+from theorycheck.sampler._precision import precision_mode as precision_mode
 from theorycheck.sampler._program import Program as Program
 from theorycheck.sampler._program import compile_program as compile_program
 from theorycheck.sampler._provenance import resolve_device as resolve_device
@@ -19,6 +20,7 @@ __all__ = [
     "SampleResult",
     "compile_program",
     "he_init",
+    "precision_mode",
     "resolve_device",
     "sample",
     "sample_module",

@@ -11,6 +11,10 @@ At each checkpoint the networks are measured (:mod:`._checkpoints`: the statisti
 row per network and one column per statistic and checkpoint, ``s{step}/{name}``.
 
 A non-finite training loss is an error naming the network, its seed and the step, never a dropped network.
+
+Precision: float32 is float32. PyTorch runs cuDNN convolutions in TF32 by default (10-bit mantissas), so training
+runs under :func:`~theorycheck.sampler.precision_mode` with TF32 off and deterministic cuDNN, as the sampler does,
+and the provenance records it (measured on an H200, 2026-12-04: without it, "fp32" training ran TF32).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import torch
 from theorycheck._memory import require_memory
 from theorycheck.errors import TheorycheckError
 from theorycheck.graph import Architecture, parse_input_shape
-from theorycheck.sampler import RNG_BLOCK, Program, compile_program
+from theorycheck.sampler import RNG_BLOCK, Program, compile_program, precision_mode
 from theorycheck.sampler._rng import STREAM_WEIGHTS, block_generator, blocks_for
 from theorycheck.sampler._rows import Reducer
 from theorycheck.training._checkpoints import STATISTICS, Run, Weights, eval_inputs, measure, per_example_loss
@@ -269,14 +273,16 @@ def train_windows(
 
     parts: list[dict[str, np.ndarray]] = []
     order: list[int] = []
+    precision = "fp64" if dtype == torch.float64 else "fp32"
     for block in blocks_for(start, stop):
         lo, hi = max(start, block * RNG_BLOCK), min(stop, (block + 1) * RNG_BLOCK)
         keep = slice(lo - block * RNG_BLOCK, hi - block * RNG_BLOCK)
         run, weights = window_of(block)
         window = list(range(block * RNG_BLOCK, (block + 1) * RNG_BLOCK))
-        cols = _train_window(
-            run, data, config, seed, window, weights, dtype=dtype, device=dev, tick=tick, reducers=reducers or {}
-        )
+        with precision_mode(precision):  # TF32 off, deterministic cuDNN
+            cols = _train_window(
+                run, data, config, seed, window, weights, dtype=dtype, device=dev, tick=tick, reducers=reducers or {}
+            )
         parts.append({k: v[keep] for k, v in cols.items()})
         order += window[keep]
     rows_out = {"network": np.asarray(order, dtype=np.int64)}
@@ -287,6 +293,7 @@ def train_windows(
         "data": data.name,
         "device": str(dev),
         "dtype": str(dtype).removeprefix("torch."),
+        "tf32": False,
         "window": RNG_BLOCK,
         "seconds": time.perf_counter() - t0,
         "conventions": conventions,
