@@ -11,6 +11,9 @@ Peers, on the same architecture, data, minibatch size, optimizer (SGD with momen
 * ``module family``: :func:`theorycheck.training.train_module_networks` on the same network written as an
   ``nn.Module`` (one ``vmap`` of ``functional_call`` per window, ``torch.optim`` on the stacked parameters).
 
+Every peer runs in float32 with the switches theorycheck's training sets (``precision_mode("fp32")``: TF32 off,
+deterministic cuDNN); PyTorch's default would run the peers' cuDNN convolutions in TF32.
+
 Prints network-steps per second and the ratio of theorycheck's rate to each peer's. Run:
 ``python benchmarks/training.py [--networks 128] [--steps 20] [--device cpu]``. Results with date and device go
 to ``benchmarks/RESULTS.md``.
@@ -27,6 +30,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, grad, stack_module_state, vmap
 
 from theorycheck.graph import to_module
+from theorycheck.sampler import precision_mode
 from theorycheck.training import load_dataset, train_config, train_networks
 
 CONFIGS = {
@@ -132,15 +136,16 @@ def main() -> None:
     )
     for name, (arch, spec) in CONFIGS.items():
         data = load_dataset(spec)
-        rates = {
-            peer: fn(arch, data, args.networks, args.steps, args.device)
-            for peer, fn in (
-                ("loop", run_loop),
-                ("vmap", run_vmap),
-                ("theorycheck", run_theorycheck),
-                ("module", run_module_family),
-            )
-        }
+        with precision_mode("fp32"):  # every peer as theorycheck trains: TF32 off, deterministic cuDNN
+            rates = {
+                peer: fn(arch, data, args.networks, args.steps, args.device)
+                for peer, fn in (
+                    ("loop", run_loop),
+                    ("vmap", run_vmap),
+                    ("theorycheck", run_theorycheck),
+                    ("module", run_module_family),
+                )
+            }
         ours, module = rates["theorycheck"], rates["module"]
         print(
             f"{name:<28}{rates['loop']:>10.4g}{rates['vmap']:>10.4g}{ours:>13.4g}"

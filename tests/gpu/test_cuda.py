@@ -142,21 +142,27 @@ PAPER_CNN = "[conv(64,3,padding=circular) relu]*8 globalavgpool dense(12)"
 
 @pytest.mark.parametrize("precision", ["fp32", "tf32"])
 def test_cuda_triton_kernel_matches_fp64_and_the_theory(precision: str) -> None:
-    """The compiled Triton kernel (paper CNN, 32 px): rows against fp64, and the estimate against the CPU.
+    """The compiled Triton kernel (paper CNN, 32 px): rows against fp64, no worse than cuDNN at the same precision;
+    and the estimate against the CPU.
 
-    Round-off bounds: fp32 rounds each product to 2**-24 relative, TF32 its inputs to 2**-11; the
-    rows of an 8-layer net stay within 100× that (a wrong tap, pad or channel gives O(1)).
+    One layer of either kernel is within ~1e-6 of fp64 in fp32 (benchmarks/triton_precision.py, H200 2026-12-04),
+    but the input-gradient rows of an 8-layer ReLU net are not: a pre-activation within round-off of 0 flips its
+    gate, which moves the gradient by a finite amount (cuDNN fp32: 3.1e-4 of the scale). So the Triton rows are
+    judged against cuDNN's error on the same networks (at most 3× it, plus 100 units of round-off); a wrong tap, pad
+    or channel gives O(1).
     """
     pytest.importorskip("triton")
     kw = dict(seed=SEED, device="cuda", targets=("logit", "loss"))
     ref = sample(PAPER_CNN, "3x32x32", networks=64, precision="fp64", **kw)  # type: ignore[arg-type]
     ours = sample(PAPER_CNN, "3x32x32", networks=64, precision=precision, conv_kernel="triton", **kw)  # type: ignore[arg-type]
+    cudnn = sample(PAPER_CNN, "3x32x32", networks=64, precision=precision, **kw)  # type: ignore[arg-type]
     unit = 2.0**-24 if precision == "fp32" else 2.0**-11
     for key in ("logit.sq_norm", "loss.l1", "f0"):
         scale = float(np.max(np.abs(ref.rows[key])))
         err = float(np.max(np.abs(ours.rows[key] - ref.rows[key]))) / scale
-        print(f"triton {precision} {key}: max error / scale against fp64 = {err:.2e}")
-        assert err < 100 * unit, key
+        peer = float(np.max(np.abs(cudnn.rows[key] - ref.rows[key]))) / scale
+        print(f"{precision} {key}: max error / scale against fp64: triton {err:.2e}, cuDNN {peer:.2e}")
+        assert err < 3 * peer + 100 * unit, key
     z_crit = sps.norm.ppf(1 - ALPHA / 2)
     gpu = estimate(
         CNN, "3x32x32", networks=N_NETWORKS, seed=SEED, device="cuda", precision=precision, conv_kernel="triton"
