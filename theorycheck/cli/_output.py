@@ -33,7 +33,9 @@ def _print_prediction(pred: dict) -> None:
         f"E[(∂f/∂x_i)²] min {_fmt(cv['min'])}, mean {_fmt(cv['mean'])}, max {_fmt(cv['max'])}"
         f"  (d·mean = {d * cv['mean']:.6g})"
     )
-    print(f"E‖∂f‖₂²       {_fmt(pred['grad_sq_norm'])}")
+    grid = pred.get("method") == "grid"
+    bound = f"   (grid method, quadrature error ≤ {pred['quadrature_error']:.2g})" if grid else ""
+    print(f"E‖∂f‖₂²       {_fmt(pred['grad_sq_norm'])}{bound}")
     print(f"E‖∂f‖₁        {_fmt(pred['grad_l1'])}   (independent-Gaussian approximation)")
     print(f"E‖∂f‖_∞       {_fmt(pred['grad_linf'])}   (independent-Gaussian approximation, grows like √(2 ln 2d))")
     for note in pred.get("notes", []):
@@ -54,7 +56,9 @@ def _print_kernel(pred: dict) -> None:
         f"E[(∂f/∂x_i)²] min {_fmt(cv['min'])}, mean {_fmt(cv['mean'])}, max {_fmt(cv['max'])}"
         f"  (d·mean = {d * cv['mean']:.6g})"
     )
-    print(f"E‖∂f‖₂²       {_fmt(pred['grad_sq_norm'])}")
+    grid = pred.get("method") == "grid"
+    bound = f"   (grid method, quadrature error ≤ {pred['quadrature_error']:.2g})" if grid else ""
+    print(f"E‖∂f‖₂²       {_fmt(pred['grad_sq_norm'])}{bound}")
     print(f"E‖∂f‖₁        {_fmt(pred['grad_l1'])}   (independent-Gaussian approximation)")
     print(f"E‖∂f‖_∞       {_fmt(pred['grad_linf'])}   (independent-Gaussian approximation)")
 

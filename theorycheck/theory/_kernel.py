@@ -98,6 +98,10 @@ class KernelPrediction:
     grad_sq_norm: float | None
     covered: bool
     reason: str | None
+    #: ``closed form`` (the recursion above) or ``grid`` (:mod:`._kernel_grid`: non-Gaussian per-neuron laws)
+    method: str = "closed form"
+    #: bound on the quadrature error of ``grad_sq_norm`` (grid method; None: exact up to round-off)
+    quadrature_error: float | None = None
 
 
 #: a channel-group mixture: (share of the channels, state of that group, law of that group); shares sum to 1
@@ -247,7 +251,7 @@ def _kernel_predict(
     frames = annotate(arch, shape)
     why = uncovered(frames)
     if why:
-        return KernelPrediction(None, None, False, why)
+        return _on_the_grid(frames, shape, x, why)
     head = frames[0].node
     if not isinstance(head, (Dense, Conv)):
         return KernelPrediction(None, None, False, "the kernel level needs a weighted first layer")
@@ -290,6 +294,26 @@ def _kernel_predict(
     return KernelPrediction(cmap, float(result.sum()), True, None)
 
 
+def _on_the_grid(frames: list[Frame], shape: Shape, x: np.ndarray | torch.Tensor, why: str) -> KernelPrediction:
+    """The grid method (:mod:`._kernel_grid`) where the closed forms refuse, or the refusal with both reasons."""
+    from theorycheck.theory._kernel_grid import grid_predict, grid_uncovered
+
+    outside = grid_uncovered(frames)
+    if outside is None:
+        got = grid_predict(frames, shape, np.asarray(x, dtype=np.float64))
+        if not isinstance(got, str):
+            return KernelPrediction(
+                got.coord_var_map, got.grad_sq_norm, True, None, method="grid", quadrature_error=got.quadrature_error
+            )
+        outside = got
+    return KernelPrediction(
+        None,
+        None,
+        False,
+        f"{why} (the exact law of non-Gaussian values is propagated for dense ReLU networks only; here: {outside})",
+    )
+
+
 def _all_frames(frames: list[Frame]) -> list[Frame]:
     out = []
     for fr in frames:
@@ -313,6 +337,8 @@ class KernelSummary:
     grad_linf: float | None
     covered: bool
     reason: str | None
+    method: str = "closed form"
+    quadrature_error: float | None = None
 
     def to_dict(self) -> dict[str, object]:
 
@@ -330,6 +356,8 @@ class KernelSummary:
             "grad_linf": self.grad_linf,
             "covered": self.covered,
             "reason": self.reason,
+            "method": self.method,
+            "quadrature_error": self.quadrature_error,
         }
 
 
@@ -350,6 +378,7 @@ def kernel_summary(
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
     rng = np.random.default_rng(seed)
     maps = []
+    errors: list[float] = []
     d = int(np.prod(shape))
     for j in range(inputs):
         step = None if progress is None else (lambda done, _d, j=j: progress(j * d + done, inputs * d))
@@ -358,7 +387,21 @@ def kernel_summary(
             return KernelSummary(arch.to_text(), shape, inputs, seed, None, None, None, None, False, kp.reason)
         assert kp.coord_var_map is not None
         maps.append(kp.coord_var_map)
+        if kp.quadrature_error is not None:
+            errors.append(kp.quadrature_error)
     mean = np.mean(maps, axis=0)
+    grid = kp.method == "grid"
     return KernelSummary(
-        arch.to_text(), shape, inputs, seed, mean, float(mean.sum()), expected_l1(mean), expected_linf(mean), True, None
+        arch.to_text(),
+        shape,
+        inputs,
+        seed,
+        mean,
+        float(mean.sum()),
+        expected_l1(mean),
+        expected_linf(mean),
+        True,
+        None,
+        method=kp.method,
+        quadrature_error=float(np.mean(errors)) if grid else None,
     )
