@@ -1,13 +1,13 @@
 """An oracle for the kernel level that shares no code with it: wide networks in plain float64 torch.
 
-The oracle reads only the layer list of an architecture, draws every network's weights itself
-(``torch.randn · √(gain/fan_in)``, or uniform and Rademacher weights of that variance), runs the network with
-plain tensor operations and takes the input gradient with autograd. It never calls the sampler or the theory
-engine. On generated dense nets with branches (residual sums before and after activations, concatenations of
-ReLU and linear groups, a ReLU on a ReLU) and with uniform or Rademacher first layers, the kernel level must
-either agree with it or refuse; (H) must agree or say where H1 is implausible. The planted bugs (the Gaussian
-ReLU formula applied to a merged input ``relu(u) + b``, the Gaussian formula on a non-Gaussian first layer, a
-silent (H) on a gated residual) are caught by the same comparisons.
+The oracle reads only the layer list of an architecture, draws every network's weights itself (``torch.randn ·
+√(gain/fan_in)``, or uniform and Rademacher weights of that variance; biases ``N(0, bias)``), runs the network with
+plain tensor operations and takes the input gradient with autograd. It never calls the sampler or the theory engine.
+On generated dense nets with branches (residual sums before and after activations, concatenations of ReLU and linear
+groups, a ReLU on a ReLU) and with uniform or Rademacher first layers, the kernel level must either agree with it or
+refuse; (H) must agree or say where H1 is implausible. The planted bugs (the Gaussian ReLU formula applied to a
+merged input ``relu(u) + b``, the Gaussian formula on a non-Gaussian first layer, a silent (H) on a gated residual)
+are caught by the same comparisons.
 
 Widths are large and ReLU nets with centred pre-activations have width-independent gradient moments, so
 the test has no finite-width allowance: the interval is the Monte Carlo's own (z = 3.29, two-sided 0.1%,
@@ -55,12 +55,16 @@ def _forward(layers: tuple[Node, ...], h: torch.Tensor, gen: torch.Generator) ->
         if isinstance(node, Dense):
             fan = h.shape[1]
             h = torch.einsum("boi,bi->bo", _weights((h.shape[0], node.out, fan), node, fan, gen), h)
+            if node.bias:  # i.i.d. N(0, bias) per network and unit
+                h = h + torch.randn(h.shape, generator=gen, dtype=torch.float64) * math.sqrt(node.bias)
         elif isinstance(node, Conv):
             assert node.kernel == 3 and node.padding == "circular" and node.stride == node.dilation == 1
             b, c, hh, ww = h.shape
             w = _weights((b * node.out, c, 3, 3), node, 9 * c, gen)
             padded = F.pad(h.reshape(1, b * c, hh, ww), (1, 1, 1, 1), mode="circular")
             h = F.conv2d(padded, w, groups=b).reshape(b, node.out, hh, ww)
+            if node.bias:  # one per network and channel, shared by its positions
+                h = h + torch.randn((b, node.out, 1, 1), generator=gen, dtype=torch.float64) * math.sqrt(node.bias)
         elif isinstance(node, AvgPool):
             h = F.avg_pool2d(h, node.kernel, node.step)
         elif isinstance(node, GlobalAvgPool):

@@ -145,7 +145,7 @@ def test_round_trip_and_the_same_network(case: tuple[Architecture, tuple[int, ..
     program = compile_program(arch, shape)
     gen = torch.Generator().manual_seed(0)
     weights = {k: v.to(torch.float64) for k, v in program.draw_block(0, gen, 3).items()}
-    module.load_weights([weights[op.index][1] for op in program.weighted])
+    module.load_weights(program.network_parameters(weights, 1))
     x = torch.randn((3, *shape), generator=gen, dtype=torch.float64, requires_grad=True)
     ours = program.forward(x, weights)[1:2]
     (g_ours,) = torch.autograd.grad(ours[0, 0], x)
@@ -162,7 +162,7 @@ def test_a_planted_padding_bug_breaks_the_equivalence() -> None:
     module = to_module(arch, shape, dtype=torch.float64)
     program = compile_program(arch, shape)
     weights = {k: v.to(torch.float64) for k, v in program.draw_block(0, torch.Generator().manual_seed(1), 4).items()}
-    module.load_weights([weights[op.index][0] for op in program.weighted])
+    module.load_weights(program.network_parameters(weights, 0))
     module[0].pad = module[0].pad[::-1]  # the planted bug
     x = torch.randn((4, *shape), dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     assert not torch.allclose(module(x[:1]), program.forward(x, weights)[:1], rtol=1e-6)

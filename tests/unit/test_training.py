@@ -44,7 +44,7 @@ def _network(arch: str | Callable[[], torch.nn.Module], shape: tuple[int, ...], 
     drawn = program.draw_block(block, block_generator(SEED, STREAM_WEIGHTS, block, torch.device("cpu")), RNG_BLOCK)
     net = to_module(arch, shape, dtype=torch.float64)
     with torch.no_grad():
-        net.load_weights([drawn[op.index][pos].to(torch.float64) for op in program.weighted])
+        net.load_weights([p.to(torch.float64) for p in program.network_parameters(drawn, pos)])
     return net
 
 
@@ -142,6 +142,10 @@ CASES = {
     "dense, PGD at the checkpoints": (
         "flatten dense(16) relu dense(10)",
         {"steps": 5, "batch": 16, "lr": 0.05, "pgd_steps": 4, "attack_epsilon": 0.3, "checkpoints": [0, 5]},
+    ),
+    "dense and conv with biases, SGD with momentum and weight decay": (
+        "conv(2,3,bias=0.1) relu flatten dense(16,bias=0.5) relu dense(10,bias=0.2)",
+        {"steps": 8, "batch": 8, "lr": 0.05, "momentum": 0.9, "weight_decay": 1e-3, "checkpoints": [0, 8]},
     ),
     "conv, FGSM-augmented l2 (p = 2)": (
         "conv(2,3) relu flatten dense(10)",

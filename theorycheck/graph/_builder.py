@@ -78,9 +78,10 @@ def identity() -> Sequence:
     return ()
 
 
-def dense(out: int, *, gain: float = 2.0, init: str = "normal", scaling: str = "fan_in") -> Dense:
-    """Fully connected layer with ``Var[w] = gain/fan_in`` (He by default)."""
-    return Dense(out, init=Init(dist=init, gain=gain, scaling=scaling))  # type: ignore[arg-type]
+def dense(out: int, *, gain: float = 2.0, init: str = "normal", scaling: str = "fan_in", bias: float = 0.0) -> Dense:
+    """Fully connected layer with ``Var[w] = gain/fan_in`` (He by default) and Gaussian biases of variance ``bias``
+    (none by default)."""
+    return Dense(out, init=Init(dist=init, gain=gain, scaling=scaling), bias=bias)  # type: ignore[arg-type]
 
 
 def conv(
@@ -93,8 +94,10 @@ def conv(
     gain: float = 2.0,
     init: str = "normal",
     scaling: str = "fan_in",
+    bias: float = 0.0,
 ) -> Conv:
-    """2-D convolution, fan-in ``C_in * kernel²``, He by default."""
+    """2-D convolution, fan-in ``C_in * kernel²``, He by default; one Gaussian bias of variance ``bias`` per output
+    channel (none by default)."""
     return Conv(
         out,
         kernel,
@@ -102,6 +105,7 @@ def conv(
         dilation=dilation,
         padding=padding,
         init=Init(dist=init, gain=gain, scaling=scaling),  # type: ignore[arg-type]
+        bias=bias,
     )
 
 

@@ -29,6 +29,10 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
 
 
+def _bias_args(node: Dense | Conv) -> list[str]:
+    return [f"bias={_num(node.bias)}"] if node.bias else []
+
+
 def _init_args(init: Init) -> list[str]:
     args = []
     if init.gain != HE.gain:
@@ -42,7 +46,7 @@ def _init_args(init: Init) -> list[str]:
 
 def _format_node(node: Node) -> str:
     if isinstance(node, Dense):
-        return f"dense({','.join([str(node.out), *_init_args(node.init)])})"
+        return f"dense({','.join([str(node.out), *_init_args(node.init), *_bias_args(node)])})"
     if isinstance(node, Conv):
         args = [str(node.out), str(node.kernel)]
         if node.stride != 1:
@@ -51,7 +55,7 @@ def _format_node(node: Node) -> str:
             args.append(f"dilation={node.dilation}")
         if node.padding != "zero":
             args.append(f"padding={node.padding}")
-        return f"conv({','.join(args + _init_args(node.init))})"
+        return f"conv({','.join(args + _init_args(node.init) + _bias_args(node))})"
     if isinstance(node, (AvgPool, MaxPool)):
         stride = "" if node.step == node.kernel else f",stride={node.step}"
         return f"{node.kind}({node.kernel}{stride})"

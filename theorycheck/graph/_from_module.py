@@ -105,9 +105,9 @@ def _shapes(gm: Any, name: str, shape: Shape) -> dict[Any, tuple[int, ...]]:
 
 
 class _Converter:
-    def __init__(self, module: Any, shape: Shape, init: Init) -> None:
+    def __init__(self, module: Any, shape: Shape, init: Init, bias: float = 0.0) -> None:
         self.gm = _trace(module)
-        self.name, self.init = type(module).__name__, init
+        self.name, self.init, self.bias = type(module).__name__, init, bias
         self.modules = dict(self.gm.named_modules())
         self.nodes = list(self.gm.graph.nodes)
         self.order = {n: i for i, n in enumerate(self.nodes)}
@@ -253,11 +253,11 @@ class _Converter:
                 step = padding_step(pred, self.modules)
                 if step is not None:
                     self.used.add(pred)
-                conv = conv_layer(mod, where, self.init, step, self._where(pred))
+                conv = conv_layer(mod, where, self.init, step, self._where(pred), self.bias)
                 return conv, (self._preds(pred)[0] if step is not None else pred)
             if type(mod).__name__ == "Flatten":
                 return self._reshape(value, where, kind, pred)
-            layer = module_layer(mod, where, self.init)
+            layer = module_layer(mod, where, self.init, self.bias)
             if layer is None and inert_module(mod):
                 self.inert[f"{where} ({kind})"] = None
             return layer, pred
@@ -307,9 +307,12 @@ class _Converter:
         ]
 
 
-def convert_module(module: Any, input_shape: Shape | str | int, *, init: Init = HE) -> Conversion:
+def convert_module(module: Any, input_shape: Shape | str | int, *, init: Init = HE, bias: float = 0.0) -> Conversion:
     """The architecture of ``module`` (an ``nn.Module``) for inputs of ``input_shape`` (without the batch axis),
     with the conversion's notes (the nodes dropped as the identity at evaluation).
+
+    ``bias``: the variance of the biases of biased ``Linear``/``Conv2d`` layers (0: zero biases, their value at He
+    initialisation; ``v > 0``: i.i.d. ``N(0, v)``, as the layers' ``bias=v`` in the DSL).
 
     Raises one :class:`TheorycheckError` naming every node the DSL cannot express, e.g.
     ``layer3.0.bn1 (BatchNorm2d): normalisation layers are not in the theory; …``.
@@ -319,7 +322,9 @@ def convert_module(module: Any, input_shape: Shape | str | int, *, init: Init = 
     if not isinstance(module, nn.Module):
         raise TheorycheckError(f"from_module needs an nn.Module, got {type(module).__name__}")
     shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
-    conv = _Converter(module, shape, init)
+    if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not (math.isfinite(bias) and bias >= 0):
+        raise TheorycheckError(f"from_module: bias must be a variance >= 0 (0: zero biases), got {bias!r}")
+    conv = _Converter(module, shape, init, float(bias))
     problems = conv.problems()
     if len(problems) == 1:
         raise TheorycheckError(str(problems[0]))
@@ -344,7 +349,9 @@ def convert_module(module: Any, input_shape: Shape | str | int, *, init: Init = 
         and getattr(conv.modules[n.target], "bias", None) is not None
         and type(conv.modules[n.target]).__name__ in ("Linear", "Conv2d")
     ]
-    if biased:
+    if biased and bias > 0:
+        notes.append(f"biases drawn from N(0, {bias:g}) (bias={bias:g}): {', '.join(map(str, biased))}")
+    elif biased:
         notes.append(
             f"biases read as zero, their value at He initialisation (theorycheck.sampler.he_init zeroes them): "
             f"{', '.join(map(str, biased))}; the graph is the module at He initialisation, not under PyTorch's "
@@ -358,12 +365,13 @@ def convert_module(module: Any, input_shape: Shape | str | int, *, init: Init = 
     return Conversion(arch, tuple(notes))
 
 
-def from_module(module: Any, input_shape: Shape | str | int, *, init: Init = HE) -> Architecture:
+def from_module(module: Any, input_shape: Shape | str | int, *, init: Init = HE, bias: float = 0.0) -> Architecture:
     """The architecture of ``module`` for inputs of ``input_shape``: :func:`convert_module`'s, without its notes.
 
-    The weights are theorycheck's own (``init``, He by default), not the module's.
+    The weights are theorycheck's own (``init``, He by default; biased layers' biases of variance ``bias``), not
+    the module's.
     """
-    return convert_module(module, input_shape, init=init).architecture
+    return convert_module(module, input_shape, init=init, bias=bias).architecture
 
 
 def weight_shapes(layers: tuple[Node, ...], shape: Shape) -> list[tuple[int, ...]]:

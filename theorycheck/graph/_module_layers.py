@@ -7,7 +7,8 @@ graph structure (branches, merges) is :mod:`._from_module`'s.
 
 Read as the DSL reads them:
 
-* ``Linear`` and ``Conv2d`` (``groups=1``; a bias is read as zero, its value at He initialisation, and named in the
+* ``Linear`` and ``Conv2d`` (``groups=1``; a bias is read as zero, its value at He initialisation, or as Gaussian of
+  the variance ``bias`` that ``convert_module(…, bias=v)`` states, and named in the
   conversion's notes; zeros, circular or reflect padding, "same" or none;
   stride, dilation). A ``Conv2d(padding=0)`` may follow a padding step: ``F.pad`` or the modules ``ZeroPad2d``,
   ``ConstantPad2d(…, 0)``, ``ReflectionPad2d``, ``CircularPad2d``, padding (floor, ceil) of dilation·(k−1) per
@@ -87,13 +88,14 @@ def is_global_pool(mod: Any) -> bool:
     return isinstance(mod, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d) and size in (1, (1, 1))
 
 
-def module_layer(mod: Any, where: str, init: Init) -> Node | None:
-    """The DSL layer of a module that takes one tensor (convolutions: :func:`conv_layer`)."""
+def module_layer(mod: Any, where: str, init: Init, bias: float = 0.0) -> Node | None:
+    """The DSL layer of a module that takes one tensor (convolutions: :func:`conv_layer`); a biased layer gets the
+    bias variance ``bias``."""
     from torch import nn
 
     kind = type(mod).__name__
     if isinstance(mod, nn.Linear):
-        return Dense(mod.out_features, init=init)
+        return Dense(mod.out_features, init=init, bias=bias if mod.bias is not None else 0.0)
     modules, _ = _activations()
     if type(mod) in modules:
         if isinstance(mod, nn.Softplus) and (mod.beta != 1 or mod.threshold != 20):
@@ -191,7 +193,7 @@ def padding_step(node: Any, modules: dict[str, Any]) -> Padding | None:
     return tuple(mod.padding), pads[type(mod)]  # type: ignore[union-attr]
 
 
-def conv_layer(mod: Any, where: str, init: Init, step: Padding | None, step_where: str) -> Conv:
+def conv_layer(mod: Any, where: str, init: Init, step: Padding | None, step_where: str, bias: float = 0.0) -> Conv:
     """The DSL conv of a ``Conv2d``; ``step``: the padding step right before it (then its own padding is 0)."""
     kind = "Conv2d"
     if mod.groups != 1:
@@ -223,4 +225,5 @@ def conv_layer(mod: Any, where: str, init: Init, step: Padding | None, step_wher
                 )
     else:
         raise Blocked(where, kind, f"padding {pad} is neither 0 nor 'same' (dilation·(k−1)/2 = {total / 2:g})")
-    return Conv(mod.out_channels, k, s, dil, padding, init=init)  # type: ignore[arg-type]
+    variance = bias if mod.bias is not None else 0.0
+    return Conv(mod.out_channels, k, s, dil, padding, init=init, bias=variance)  # type: ignore[arg-type]

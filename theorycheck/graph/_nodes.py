@@ -6,6 +6,7 @@ architecture text (for error messages); it takes no part in equality.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -42,6 +43,13 @@ def _positive(node: str, what: str, value: object) -> None:
         raise ArchitectureError(f"{node}: {what} must be a positive integer, got {value!r}")
 
 
+def _bias_variance(node: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
+        raise ArchitectureError(
+            f"{node}: the bias variance must be a finite number >= 0 (0: no bias), got {value!r}; e.g. bias=0.1"
+        )
+
+
 @dataclass(frozen=True)
 class Node:
     """Base class of all layers."""
@@ -58,20 +66,24 @@ Sequence = tuple[Node, ...]
 
 @dataclass(frozen=True)
 class Dense(Node):
-    """Fully connected layer ``y = W x`` with ``W`` of shape (out, in), no bias."""
+    """Fully connected layer ``y = W x + β`` with ``W`` of shape (out, in) and, when ``bias`` (its variance
+    ``Var[β_j]``) is positive, i.i.d. centred Gaussian biases ``β`` of shape (out,); no bias by default."""
 
     out: int
     init: Init = HE
+    bias: float = 0.0
     kind: ClassVar[str] = "dense"
     weighted: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         _positive("dense", "the output size", self.out)
+        _bias_variance("dense", self.bias)
 
 
 @dataclass(frozen=True)
 class Conv(Node):
-    """2-D convolution, ``out`` channels, square ``kernel``, no bias.
+    """2-D convolution, ``out`` channels, square ``kernel``; with ``bias > 0`` one centred Gaussian bias of variance
+    ``bias`` per output channel (shared by its positions), no bias by default.
 
     Padding: ``zero`` pads ``dilation*(kernel-1)`` zeros in total (left gets the
     floor half, like PyTorch's ``padding="same"``); ``circular`` and ``reflect``
@@ -85,10 +97,12 @@ class Conv(Node):
     dilation: int = 1
     padding: Padding = "zero"
     init: Init = HE
+    bias: float = 0.0
     kind: ClassVar[str] = "conv"
     weighted: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
+        _bias_variance("conv", self.bias)
         _positive("conv", "the number of output channels", self.out)
         _positive("conv", "the kernel size", self.kernel)
         _positive("conv", "the stride", self.stride)

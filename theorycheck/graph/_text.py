@@ -98,7 +98,7 @@ class _Param:
     kind: str  # "int" | "float" | "padding" | "dist" | "scaling"
 
 
-_INIT_PARAMS = (_Param("gain", "float"), _Param("init", "dist"), _Param("scaling", "scaling"))
+_INIT_PARAMS = (_Param("gain", "float"), _Param("init", "dist"), _Param("scaling", "scaling"), _Param("bias", "float"))
 
 
 @dataclass(frozen=True)

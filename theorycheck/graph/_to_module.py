@@ -1,11 +1,13 @@
 """``to_module``: an architecture graph as a plain ``nn.Module``, the user's way to run the same network.
 
-``to_module(arch, input_shape)`` builds ``nn.Linear``/``nn.Conv2d`` layers without bias (padding done by
+``to_module(arch, input_shape)`` builds ``nn.Linear``/``nn.Conv2d`` layers (padding done by
 ``F.pad`` with the DSL's (floor, ceil) split, then a convolution without padding), pools, activations, and
 residual sums / concatenations for the branches. ``reset_parameters(generator)`` draws a fresh network from the
 graph's distribution (each layer's ``Init``: Var[w] = gain/fan_in, normal, uniform or Rademacher).
 ``load_weights(ws)`` takes one network's weights in the sampler's order (dense and conv layers in pre-order,
-shapes ``(out, in)`` and ``(out, in, k, k)``), so that the module computes exactly the sampler's network.
+shapes ``(out, in)`` and ``(out, in, k, k)``, then the biases of the layers with ``bias > 0``), so that the module
+computes exactly the sampler's network. Layers with ``bias=v`` get ``bias=True`` and draw their biases from
+``N(0, v)``.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class _Padded(nn.Module):
     def __init__(self, node: Conv, in_channels: int) -> None:
         super().__init__()
         self.pad, self.mode = node.pad, _PAD.get(node.padding, "constant")
-        self.conv = nn.Conv2d(in_channels, node.out, node.kernel, node.stride, 0, node.dilation, bias=False)
+        self.conv = nn.Conv2d(in_channels, node.out, node.kernel, node.stride, 0, node.dilation, bias=node.bias > 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         before, after = self.pad
@@ -108,13 +110,28 @@ class GraphModule(nn.Sequential):
             else:
                 signs = torch.randint(0, 2, w.shape, generator=generator).to(w.dtype) * 2 - 1
                 w.copy_(signs * std)
+        for module, node in self._biased():
+            b: torch.Tensor = module.bias  # type: ignore[assignment]
+            b.copy_(torch.randn(b.shape, generator=generator, dtype=b.dtype) * math.sqrt(node.bias))
+
+    def _biased(self) -> list[tuple[nn.Module, Any]]:
+        return [(m, n) for m, n in zip(self.weighted, self.weighted_nodes, strict=True) if n.bias > 0]
 
     @torch.no_grad()
     def load_weights(self, weights: list[torch.Tensor]) -> None:
-        """One network's weights in the sampler's order (pre-order of dense and conv layers)."""
-        for module, w in zip(self.weighted, weights, strict=True):
+        """One network's parameters in the sampler's order: the weights of the dense and conv layers in pre-order,
+        then the biases of the biased ones in pre-order (shapes ``(out,)``)."""
+        biased = self._biased()
+        if len(weights) != len(self.weighted) + len(biased):
+            raise ValueError(
+                f"load_weights: {len(weights)} tensors for {len(self.weighted)} weights and {len(biased)} biases"
+            )
+        for module, w in zip(self.weighted, weights, strict=False):
             target: torch.Tensor = module.weight  # type: ignore[assignment]
             target.copy_(w.reshape(target.shape))
+        for (module, _), b in zip(biased, weights[len(self.weighted) :], strict=True):
+            bias: torch.Tensor = module.bias  # type: ignore[assignment]
+            bias.copy_(b.reshape(bias.shape))
 
 
 def _layers(seq: tuple[Node, ...], shape: Shape) -> tuple[list[nn.Module], list[Any]]:
@@ -122,7 +139,7 @@ def _layers(seq: tuple[Node, ...], shape: Shape) -> tuple[list[nn.Module], list[
     weighted: list[Any] = []
     for node in seq:
         if isinstance(node, Dense):
-            out.append(nn.Linear(shape[0], node.out, bias=False))
+            out.append(nn.Linear(shape[0], node.out, bias=node.bias > 0))
             weighted.append(node)
         elif isinstance(node, Conv):
             out.append(_Padded(node, shape[0]))

@@ -32,6 +32,8 @@ def supports_conditional(program: Program) -> str | None:
     for i, op in enumerate(program.ops):
         node = op.node
         if isinstance(node, Dense):
+            if node.bias > 0:
+                return f"layer {op.index} ({node.kind}) has biases; the conditional sampler draws weights only"
             if node.init.dist != "normal":
                 return (
                     f"layer {op.index} ({node.kind}) has {node.init.dist} weights; the conditional sampler needs normal"

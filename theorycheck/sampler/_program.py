@@ -145,12 +145,28 @@ class Program:
         """Number of inputs."""
         return math.prod(self.input_shape)
 
+    @property
+    def biased(self) -> list[Op]:
+        """Weighted ops with a bias (``bias > 0``), in pre-order."""
+        return [op for op in self.weighted if op.node.bias > 0]  # type: ignore[attr-defined]
+
     def draw_block(self, block: int, gen: torch.Generator, n: int) -> dict[int, torch.Tensor]:
-        """Weights of ``n`` networks drawn from ``gen``: ``{op.index: (n, *weight_shape)}``."""
-        return {
+        """Weights of ``n`` networks drawn from ``gen``: ``{op.index: (n, *weight_shape)}``, then the biases of the
+        biased layers, ``{−op.index: (n, out)}`` with ``N(0, bias)`` entries (drawn after every weight, so a graph
+        without biases draws the same weights as before biases existed)."""
+        drawn = {
             op.index: draw_weight(op.node.init, op.fan_in, (n, *op.weight_shape), gen)  # type: ignore[attr-defined]
             for op in self.weighted
         }
+        for op in self.biased:
+            std = math.sqrt(op.node.bias)  # type: ignore[attr-defined]
+            drawn[-op.index] = torch.randn((n, op.out_shape[0]), generator=gen, device=gen.device) * std
+        return drawn
+
+    def network_parameters(self, drawn: dict[int, torch.Tensor], i: int) -> list[torch.Tensor]:
+        """Network ``i`` of a drawn block in ``GraphModule.load_weights``'s order: the weights of the weighted ops
+        in pre-order, then the biases of the biased ones."""
+        return [drawn[op.index][i] for op in self.weighted] + [drawn[-op.index][i] for op in self.biased]
 
     def forward(
         self,
@@ -183,6 +199,26 @@ def _run(
 
 
 def _apply(
+    op: Op,
+    x: torch.Tensor,
+    weights: dict[int, torch.Tensor],
+    record: dict[int, torch.Tensor] | None,
+    conv: ConvSetup,
+) -> torch.Tensor:
+    node = op.node
+    if isinstance(node, (Dense, Conv)) and -op.index in weights:
+        return _unbiased(op, x, weights, record, conv) + _bias_view(
+            weights[-op.index], 2 if isinstance(node, Dense) else 4
+        )
+    return _unbiased(op, x, weights, record, conv)
+
+
+def _bias_view(bias: torch.Tensor, ndim: int) -> torch.Tensor:
+    """``(B, out)`` biases shaped to add to a ``(B, out)`` or ``(B, out, H, W)`` output."""
+    return bias if ndim == 2 else bias[:, :, None, None]
+
+
+def _unbiased(
     op: Op,
     x: torch.Tensor,
     weights: dict[int, torch.Tensor],

@@ -268,8 +268,12 @@ def sample(
         raise TheorycheckError(f"loss class {loss_class} is out of range (0..{program.n_logits - 1})")
     if isinstance(loss_class, str) and loss_class not in ("argmax", "random"):
         raise TheorycheckError(f"loss class must be argmax, random or an index, got {loss_class!r}")
+    if isinstance(inputs, np.ndarray):  # an array is a tensor of inputs too
+        inputs = torch.as_tensor(inputs)
     if isinstance(inputs, str) and inputs not in ("gaussian", "uniform", "fixed"):
         raise TheorycheckError(f"unknown inputs {inputs!r}; use gaussian, uniform, fixed or a tensor")
+    if not isinstance(inputs, (str, torch.Tensor)):
+        raise TheorycheckError(f"inputs must be gaussian, uniform, fixed or a tensor, got {type(inputs).__name__}")
     if (
         isinstance(inputs, torch.Tensor)
         and tuple(inputs.shape) != shape

@@ -7,7 +7,8 @@ layer-by-layer recursion over pairs of spatial positions ``(p, q)`` (channels ar
 i.i.d. after the first weighted layer):
 
 * conv: ``K′(p,q) = (gain/k²) Σ_a K(p+a, q+a)`` (same kernel offset ``a``; padding
-  as in the graph), dense: ``K′ = gain · mean_p K(p,p)`` (after flatten);
+  as in the graph), dense: ``K′ = gain · mean_p K(p,p)`` (after flatten); a layer with biases of variance
+  ``v`` adds ``v`` to ``K′`` at every pair (neural-tangents' ``b_std²``), and nothing to its derivatives;
 * average pooling: ``K′ = S K Sᵀ / n²``, global average: the mean over all pairs;
 * ReLU: the arc-cosine map ``F(a,b,c) = √(ab)/(2π) · J(ρ)``, ``ρ = c/√(ab)``,
   ``J(ρ) = √(1−ρ²) + (π − arccos ρ) ρ`` (Cho & Saul 2009).
@@ -125,6 +126,14 @@ def _sum(parts: list[tuple[float, State]]) -> State:
     return State(k, a, m, first.rows, first.cols, first.h, first.w)
 
 
+def _biased(s: State, variance: float) -> State:
+    """A layer's i.i.d. biases of ``variance`` (one per channel, shared by its positions) add ``variance`` to ``K``
+    at every position pair; they do not depend on ``x``, so ``A`` and ``M`` are unchanged."""
+    if not variance:
+        return s
+    return State(s.k + variance, s.a, s.m, s.rows, s.cols, s.h, s.w)
+
+
 def _add(parts: list[_Mix]) -> _Mix:
     """Channel-wise sum of branch outputs (at most one branch may be a multi-group mixture)."""
     multi = [m for m in parts if len(m) > 1]
@@ -164,7 +173,7 @@ def _apply(frames: list[Frame], mix: _Mix, ch: _Chunk) -> _Mix:
         elif isinstance(node, Conv):
             scale = node.init.variance(fr.in_shape[0] * node.kernel**2) * fr.in_shape[0]
             parts = [(sh, conv(node, st, scale, rows, cols, ch.cache, (key, gi))) for gi, (sh, st, _) in enumerate(mix)]
-            mix = [(1.0, _sum(parts), CENTRED)]
+            mix = [(1.0, _biased(_sum(parts), node.bias), CENTRED)]
         elif isinstance(node, AvgPool):
             mix = [
                 (sh, avgpool(node, st, rows, cols, ch.cache, (key, gi)), law) for gi, (sh, st, law) in enumerate(mix)
@@ -174,7 +183,9 @@ def _apply(frames: list[Frame], mix: _Mix, ch: _Chunk) -> _Mix:
         elif isinstance(node, Dense):
             fan = fr.in_shape[0]
             gain = node.init.variance(fan) * fan
-            mix = [(1.0, _sum([(sh, dense_after(st, gain, rows, cols)) for sh, st, _ in mix]), CENTRED)]
+            mix = [
+                (1.0, _biased(_sum([(sh, dense_after(st, gain, rows, cols)) for sh, st, _ in mix]), node.bias), CENTRED)
+            ]
         elif isinstance(node, (Add, Concat)):
             outs = [
                 [(sh, reindex(st, rows, cols), law) for sh, st, law in _apply(branch, mix, ch)]
@@ -279,7 +290,9 @@ def _kernel_predict(
             size = max(1, KERNEL_CHUNK_ELEMENTS // largest)
             continue
         key = id(frames[0])
-        state = first_layer(head, xt, shape, head.init.variance(fan), inputs, rows[key], cols[key], cache)
+        state = _biased(
+            first_layer(head, xt, shape, head.init.variance(fan), inputs, rows[key], cols[key], cache), head.bias
+        )
         try:
             mix = _apply(frames[1:], [(1.0, state, CENTRED)], _Chunk(rows, cols, cache))
         except (_NotCovered, QuadratureTooLarge) as exc:

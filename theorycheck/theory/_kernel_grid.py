@@ -32,9 +32,9 @@ quadrature error (for an ``O(h²)`` error that bound is about three times the tr
 
 **Covered:** networks whose first weighted layer is dense with normal weights (after an optional flatten of the
 input), and whose other nodes are dense layers, ReLUs, flattens, and ``add``/``residual`` blocks in which at most
-one branch has no weighted layer. Anything else (convolutions: the joint law at pairs of positions is not
-propagated; other activations: not positively homogeneous; two weight-free branches of one sum: dependent) is
-refused with the node.
+one branch has no weighted layer; no layer may have biases (they break positive homogeneity). Anything else
+(convolutions: the joint law at pairs of positions is not propagated; other activations: not positively
+homogeneous; two weight-free branches of one sum: dependent) is refused with the node.
 """
 
 from __future__ import annotations
@@ -183,6 +183,8 @@ def _weighted_in(fr: Frame) -> bool:
 
 def _node_uncovered(fr: Frame) -> str | None:
     node: Node = fr.node
+    if isinstance(node, Dense) and node.bias > 0:
+        return f"{fr.where}: biases break positive homogeneity"
     if isinstance(node, Activation) and node.fn != "relu":
         return f"{fr.where}: {node.fn} is not positively homogeneous"
     if isinstance(node, Add):
@@ -215,6 +217,8 @@ def grid_uncovered(frames: list[Frame]) -> str | None:
         return "the first layer after the input is not a dense layer"
     if frames[i].node.init.dist != "normal":  # type: ignore[attr-defined]
         return f"{frames[i].where}: the first layer's weights are not Gaussian"
+    if frames[i].node.bias > 0:  # type: ignore[attr-defined]
+        return f"{frames[i].where}: biases break positive homogeneity"
     return _walk(frames[i + 1 :]) or (None if isinstance(frames[-1].node, Dense) else "the logits are not dense")
 
 

@@ -93,6 +93,8 @@ def gradient_tail(arch: Architecture | str, input_shape: Shape | str | int, *, o
         if isinstance(node, Dense):
             if node.init.dist != "normal":
                 return _refuse(f"layer {i + 1} has {node.init.dist} weights (χ² laws need Gaussian weights)")
+            if node.bias > 0:
+                return _refuse(f"layer {i + 1} has biases (the moment formula is derived without them)")
             kinds.append((int(np.prod(out)), False))
         elif isinstance(node, Activation) and node.fn == "relu":
             if not kinds or kinds[-1][1] or not isinstance(layers[i - 1][0], Dense):

@@ -48,6 +48,14 @@ def _per_example(fn: object, x: torch.Tensor) -> torch.Tensor:
 
 
 def _apply(op: Op, x: torch.Tensor, weights: dict[int, torch.Tensor]) -> torch.Tensor:
+    y = _unbiased(op, x, weights)
+    if -op.index in weights:  # the layer's biases (B, out): one per network, shared by its examples
+        bias = weights[-op.index]
+        y = y + (bias[:, None, :] if y.ndim == 3 else bias[:, None, :, None, None])
+    return y
+
+
+def _unbiased(op: Op, x: torch.Tensor, weights: dict[int, torch.Tensor]) -> torch.Tensor:
     node = op.node
     b, m = x.shape[:2]
     if isinstance(node, Dense):
