@@ -86,6 +86,7 @@ def test_every_claim_has_cells_and_a_negative_control(claim_id: str) -> None:
         "sg.fig2d",
         "sg.fig2e",
         "tc.kernel_width",
+        "tc.post_activation",
     ):
         assert "control" in roles, claim_id
 

@@ -338,4 +338,11 @@ ENTRIES: tuple[Entry, ...] = (
         "For the average-pooled net of Theorem 6 (conv 3×3 circular, ReLU, conv, ReLU, 2×2 average pooling, dense), the Monte Carlo d·E[(∂f/∂x_i)²] at a fixed input converges, as the width grows, to the infinite-width kernel prediction ∂²K/∂x_i∂x′_i, which differs from the (H) prediction.",
         'd dot EE[(partial f \\/ partial x_i)^2] -> d dot partial_(x_i) partial_(x prime_i) K(x, x prime)|_(x prime = x) " as width" -> oo',
     ),
+    Entry(
+        "tc.post_activation",
+        TC,
+        "mc",
+        "For dense ReLU nets with post-activation residual blocks, relu(x + W₂ relu(W₁ x)) (the original ResNet block), the Monte Carlo E‖∂ₓf‖² at a fixed input converges, as the width grows, to the kernel level's exact value (the non-Gaussian per-neuron law propagated on a grid), which (H) misses from the first block.",
+        'EE norm(partial_x f)^2 -> (d - 1) alpha + gamma " as width" -> oo, quad x_(l+1) = "relu"(x_l + b_l)',
+    ),
 )

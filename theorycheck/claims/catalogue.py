@@ -94,6 +94,7 @@ BUILDERS: dict[str, Callable[[Entry], Claim]] = {
     "pk.eq8": searches.search,
     "pk.chain": bounds.chain,
     "tc.kernel_width": kernel_limit.kernel_width,
+    "tc.post_activation": kernel_limit.post_activation,
 }
 
 #: the claims about trained networks (Section 4's "after training"; beyond CLAIMS.md's list, which is about
