@@ -188,6 +188,7 @@ ROWS: list[Row] = [
     srow("huge resolutions", "needs about", "sg.cor5", "resolutions = [8, 16000000]"),
     srow("odd kernel_width resolution", "even positive integer", "tc.kernel_width", "resolution = 13"),
     srow("two widths", "at least 3 distinct values", "tc.kernel_width", "widths = [4, 8]"),
+    srow("zero residual blocks", "blocks must be a positive integer", "tc.post_activation", "blocks = 0"),
     srow("map_batches one", "from 2 to 1000", "sg.symmetry", "map_batches = 1"),
     srow("max_examples zero", "from 1 to 1000000", "pk.lemmaB3", "max_examples = 0"),
     srow("max_examples 10^9", "from 1 to 1000000", "pk.lemmaB3", "max_examples = 1000000000"),
