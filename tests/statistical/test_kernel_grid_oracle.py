@@ -33,9 +33,14 @@ POST_ACTIVATION_BLOCKS = [
     "residual{dense(W) relu} relu",  # s + relu(z): non-negative, the ReLU is the identity
     "add{dense(W) relu | dense(W)} relu",  # relu(relu(z₁) + z₂)
     "residual{relu dense(W)} relu",
+    "residual{dense(WB) relu dense(WB)} relu",  # with biases (no positive homogeneity)
 ]
 post_activation_nets = assembled(
-    "dense(W) relu", POST_ACTIVATION_BLOCKS, ["dense(1)", "dense(W) relu dense(1)"], 6, {"W": str(W)}
+    "dense(W) relu",
+    POST_ACTIVATION_BLOCKS,
+    ["dense(1)", "dense(W) relu dense(1)"],
+    6,
+    {"W": str(W), "WB": f"{W},bias=0.5"},
 )
 
 

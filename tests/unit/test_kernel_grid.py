@@ -52,14 +52,14 @@ _COVERED_BLOCKS = [
 @st.composite
 def covered_nets(draw: st.DrawFn) -> tuple[str, np.ndarray]:
     blocks = draw(st.lists(st.sampled_from(_COVERED_BLOCKS), min_size=1, max_size=5))
-    width = draw(st.sampled_from(["8", "64", "64,init=uniform"]))
+    width = draw(st.sampled_from(["8", "64", "64,init=uniform"])) + draw(st.sampled_from(["", ",bias=0.5"]))
     tail = draw(st.sampled_from(["relu dense(1)", "dense(2)"]))
     d = draw(st.integers(1, 9))
     x = np.asarray(draw(st.lists(st.floats(-3, 3), min_size=d, max_size=d)), dtype=np.float64)
     if not (x @ x) > 1e-6:
         x[0] = 1.0
     text = " ".join(["dense(N)", *blocks, tail]).replace("(N)", f"({width})")
-    return text.replace("dense(64,init=uniform) ", "dense(64) ", 1), x  # the first layer Gaussian
+    return text.replace("dense(64,init=uniform", "dense(64", 1), x  # the first layer Gaussian
 
 
 @settings(max_examples=40, deadline=None)
@@ -80,7 +80,7 @@ def test_the_grid_agrees_with_the_closed_forms_where_both_apply(case: tuple[str,
     ("arch", "shape", "why"),
     [
         ("conv(8,3) relu residual{conv(8,3)} relu flatten dense(1)", "1x4x4", "not a dense layer"),
-        ("dense(8) relu residual{dense(8) tanh} tanh dense(1)", "3", "tanh is not positively homogeneous"),
+        ("dense(8) relu residual{dense(8) tanh} tanh dense(1)", "3", "the grid carries ReLU only"),
         ("dense(8) relu add{ | relu} relu dense(1)", "3", "two branches without a weighted layer"),
         ("dense(8,init=uniform) relu residual{dense(8)} relu dense(1)", "3", "not Gaussian"),
     ],
@@ -94,3 +94,24 @@ def test_what_the_grid_does_not_cover_is_refused_with_both_reasons(arch: str, sh
 def test_the_input_zero_is_refused() -> None:
     k = kernel_predict(RESIDUAL, "3", np.zeros(3))
     assert not k.covered and k.reason is not None and "x = 0" in k.reason
+
+
+POST = [
+    "dense(16) relu residual{dense(16) relu dense(16)} relu dense(1)",
+    "dense(16) relu add{dense(16) relu | dense(16)} relu residual{dense(16)} relu dense(16) relu dense(2)",
+    "dense(16) relu residual{dense(16) relu} relu residual{relu dense(16)} relu dense(1)",
+]
+
+
+@pytest.mark.parametrize("arch", POST)
+def test_the_propagated_derivative_along_x_obeys_positive_homogeneity(arch: str) -> None:
+    """Without biases ∇f·x = f, so E[(D_x̂ f)²] = E[f²]/‖x‖²: the grid's γ (propagated through the covariances
+    Cov(z, D_x̂ z) and the conditional moments) must say so, to its quadrature precision."""
+    from theorycheck.theory import _kernel_grid as grid
+
+    x = np.random.default_rng(5).standard_normal(4)
+    frames = annotate(Architecture.parse(arch), (4,))
+    var, sq = 2 / 4, float(x @ x)
+    out = grid._run(frames[1:], grid._Gauss(var * sq, var, var * math.sqrt(sq), var), 0.004, [])
+    assert isinstance(out, grid._Gauss)
+    assert math.isclose(out.rx, out.q / sq, rel_tol=2e-4), (out.rx, out.q / sq)

@@ -19,10 +19,16 @@ independent, per neuron, of every other branch):
 * a sum of independent pieces: the convolution of their masses, ``ν = ν₁ ∗ μ₂ + μ₁ ∗ ν₂`` (the cross term
   ``E[D_u v₁ · D_u v₂]`` vanishes: ``D_u`` of a Gaussian piece is centred and independent of the rest).
 
-**The gradient.** By the same reflection ``E[∇f ∇fᵀ] = α (I − x̂x̂ᵀ) + γ x̂x̂ᵀ`` with ``α = E[(D_u f)²]``, the
-propagated value at the logits, and ``γ = E[(D_x̂ f)²]``. A ReLU network without biases is positively homogeneous,
-``∇f·x = f``, so ``γ = E[f²]/‖x‖²``. Hence ``E[(∂_i f)²] = α + (γ − α) x_i²/‖x‖²`` and
-``E‖∇f‖² = (d − 1) α + γ``.
+Along ``x̂`` the covariance does not vanish: each Gaussian piece also carries ``c = Cov(z, D_x̂ z)`` and
+``Var D_x̂ z``, and each grid value ``E[D_x̂ v; cell]`` and ``E[(D_x̂ v)²; cell]``; given ``z = t``,
+``D_x̂ z ~ N((c/q) t, Var D_x̂ z − c²/q)``, a weighted layer reads ``Cov(z′, D_x̂ z′) = g·E[v·D_x̂ v]``, and a sum of
+independent pieces adds ``2 E[D_x̂ v₁ | v₁] E[D_x̂ v₂ | v₂]``.
+
+**The gradient.** By the same reflection ``E[∇f ∇fᵀ] = α (I − x̂x̂ᵀ) + γ x̂x̂ᵀ`` with ``α = E[(D_u f)²]`` and
+``γ = E[(D_x̂ f)²]``, both propagated to the logits. Hence ``E[(∂_i f)²] = α + (γ − α) x_i²/‖x‖²`` and
+``E‖∇f‖² = (d − 1) α + γ``. Biases of variance ``v`` add ``v`` to a layer's ``Var z`` and nothing to its
+derivatives. (Without biases a ReLU network is positively homogeneous, ``∇f·x = f``, so ``γ = E[f²]/‖x‖²``: a test
+checks that the propagated ``γ`` says so.)
 
 **Precision.** The cells carry point masses at their centres: moments are exact for the discrete law and within
 ``O(h²)`` of the continuous one (the ReLU's threshold is a cell boundary's midpoint, split symmetrically). The
@@ -32,9 +38,9 @@ quadrature error (for an ``O(h²)`` error that bound is about three times the tr
 
 **Covered:** networks whose first weighted layer is dense with normal weights (after an optional flatten of the
 input), and whose other nodes are dense layers, ReLUs, flattens, and ``add``/``residual`` blocks in which at most
-one branch has no weighted layer; no layer may have biases (they break positive homogeneity). Anything else
-(convolutions: the joint law at pairs of positions is not propagated; other activations: not positively
-homogeneous; two weight-free branches of one sum: dependent) is refused with the node.
+one branch has no weighted layer; layers may have biases. Anything else (convolutions: the joint law at pairs of
+positions is not propagated; activations other than ReLU: their non-Gaussian laws are not carried; two weight-free
+branches of one sum: dependent) is refused with the node.
 """
 
 from __future__ import annotations
@@ -69,19 +75,26 @@ class GridPrediction:
 
 @dataclass(frozen=True)
 class _Gauss:
-    """A centred Gaussian per-neuron value: ``Var v = q``, ``D_u v ~ N(0, r)`` independent of it."""
+    """A centred Gaussian per-neuron value ``z``: ``Var z = q``; along ``u ⊥ x``, ``D_u z ~ N(0, r)`` independent
+    of ``z``; along ``x̂``, ``Cov(z, D_x̂ z) = c`` and ``Var D_x̂ z = rx``."""
 
     q: float
     r: float
+    c: float
+    rx: float
 
 
 @dataclass(frozen=True)
 class _Law:
-    """A per-neuron value on the grid ``t_k = (lo + k)·h``: ``atom`` at 0 (included in ``mu``), masses and ν."""
+    """A per-neuron value on the grid ``t_k = (lo + k)·h``: ``atom`` at 0 (included in ``mu``, where every
+    derivative is 0), cell masses ``mu``, ``nu = E[(D_u v)²; cell]``, ``m1 = E[D_x̂ v; cell]``,
+    ``m2 = E[(D_x̂ v)²; cell]``."""
 
     lo: int
     mu: np.ndarray
     nu: np.ndarray
+    m1: np.ndarray
+    m2: np.ndarray
     atom: float
 
 
@@ -92,22 +105,26 @@ class _TooLarge(Exception):
     pass
 
 
-def _moments(v: _Value, h: float) -> tuple[float, float]:
-    """``(E[v²], E[(D_u v)²])``."""
+def _moments(v: _Value, h: float) -> tuple[float, float, float, float]:
+    """``(E[v²], E[(D_u v)²], E[v·D_x̂ v], E[(D_x̂ v)²])``."""
     if isinstance(v, _Gauss):
-        return v.q, v.r
+        return v.q, v.r, v.c, v.rx
     t = (v.lo + np.arange(v.mu.size)) * h
-    return float(np.dot(v.mu, t * t)), float(v.nu.sum())
+    return float(np.dot(v.mu, t * t)), float(v.nu.sum()), float(np.dot(v.m1, t)), float(v.m2.sum())
 
 
 def _discretised(g: _Gauss, h: float) -> _Law:
+    """Cell masses of ``N(0, q)``; given ``z = t``, ``D_x̂ z ~ N((c/q) t, rx − c²/q)``."""
     sigma = np.sqrt(g.q)
     n = int(np.ceil(TAIL_SIGMAS * sigma / h))
     if 2 * n + 1 > MAX_CELLS:
         raise _TooLarge(f"a Gaussian of standard deviation {sigma:.3g} needs {2 * n + 1} cells of {h:.3g}")
     t = np.arange(-n, n + 1) * h
     mu = ndtr((t + h / 2) / sigma) - ndtr((t - h / 2) / sigma)
-    return _Law(-n, mu, g.r * mu, 0.0)
+    slope = g.c / g.q
+    m1 = slope * t * mu
+    m2 = (max(g.rx - g.c * slope, 0.0) + (slope * t) ** 2) * mu
+    return _Law(-n, mu, g.r * mu, m1, m2, 0.0)
 
 
 def _as_law(v: _Value, h: float) -> _Law:
@@ -119,37 +136,45 @@ def _relu(v: _Value, h: float) -> _Law:
     zero = -law.lo  # index of t = 0
     if zero <= 0:  # non-negative already: relu is the identity
         return law
-    mu, nu = law.mu[zero:].copy(), law.nu[zero:].copy()
+    mu, nu, m1, m2 = (a[zero:].copy() for a in (law.mu, law.nu, law.m1, law.m2))
     continuous = mu[0] - law.atom  # the atom is closed already; the cell's continuous part splits in half
     atom = law.atom + float(law.mu[:zero].sum()) + continuous / 2
     mu[0] = atom + continuous / 2
-    nu[0] = nu[0] / 2
-    return _Law(0, mu, nu, atom)
+    nu[0], m1[0], m2[0] = nu[0] / 2, m1[0] / 2, m2[0] / 2
+    return _Law(0, mu, nu, m1, m2, atom)
 
 
-def _trimmed(lo: int, mu: np.ndarray, nu: np.ndarray, atom: float) -> _Law:
-    """Drop outer cells whose mass and ν are negligible (FFT round-off included) and clip round-off negatives."""
-    mu, nu = np.clip(mu, 0.0, None), np.clip(nu, 0.0, None)
-    keep = np.flatnonzero((mu > 1e-40 * mu.max()) | (nu > 1e-40 * max(nu.max(), 1e-300)))
+def _trimmed(lo: int, mu: np.ndarray, nu: np.ndarray, m1: np.ndarray, m2: np.ndarray, atom: float) -> _Law:
+    """Drop outer cells whose mass and moments are negligible (FFT round-off included); clip round-off negatives
+    of the non-negative arrays."""
+    mu, nu, m2 = np.clip(mu, 0.0, None), np.clip(nu, 0.0, None), np.clip(m2, 0.0, None)
+    big = (mu > 1e-40 * mu.max()) | (nu > 1e-40 * max(nu.max(), 1e-300)) | (m2 > 1e-40 * max(m2.max(), 1e-300))
+    keep = np.flatnonzero(big)
     a, b = int(keep[0]), int(keep[-1]) + 1
     if b - a > MAX_CELLS:
         raise _TooLarge(f"a sum spans {b - a} grid cells")
-    return _Law(lo + a, mu[a:b], nu[a:b], atom)
+    return _Law(lo + a, mu[a:b], nu[a:b], m1[a:b], m2[a:b], atom)
 
 
 def _sum(values: list[_Value], h: float) -> _Value:
-    """The law of a sum of independent per-neuron values."""
+    """The law of a sum of independent per-neuron values: masses convolve; given the two values, the derivatives
+    of independent pieces are independent, so ``E[(DX + DY)²] = E[DX²] + 2 E[DX] E[DY] + E[DY²]``, and along
+    ``u ⊥ x`` the middle term vanishes."""
     gauss = [v for v in values if isinstance(v, _Gauss)]
     laws = [v for v in values if isinstance(v, _Law)]
-    total: _Value | None = _Gauss(sum(g.q for g in gauss), sum(g.r for g in gauss)) if gauss else None
+    total: _Gauss | None = None
+    if gauss:
+        total = _Gauss(*(sum(getattr(g, f) for g in gauss) for f in ("q", "r", "c", "rx")))
     if not laws:
         assert total is not None
         return total
     acc = laws[0]
-    for other in laws[1:] + ([_discretised(total, h)] if isinstance(total, _Gauss) and total.q > 0 else []):
+    for other in laws[1:] + ([_discretised(total, h)] if total is not None and total.q > 0 else []):
         mu = fftconvolve(acc.mu, other.mu)
         nu = fftconvolve(acc.nu, other.mu) + fftconvolve(acc.mu, other.nu)
-        acc = _trimmed(acc.lo + other.lo, mu, nu, acc.atom * other.atom)
+        m1 = fftconvolve(acc.m1, other.mu) + fftconvolve(acc.mu, other.m1)
+        m2 = fftconvolve(acc.m2, other.mu) + 2 * fftconvolve(acc.m1, other.m1) + fftconvolve(acc.mu, other.m2)
+        acc = _trimmed(acc.lo + other.lo, mu, nu, m1, m2, acc.atom * other.atom)
     return acc
 
 
@@ -162,9 +187,9 @@ def _run(frames: list[Frame], value: _Value, h: float, widths: list[float]) -> _
     for fr in frames:
         node = fr.node
         if isinstance(node, Dense):
-            second, deriv = _moments(value, h)
+            second, deriv, cross, deriv_x = _moments(value, h)
             g = _gain(node, fr.in_shape[0])
-            value = _Gauss(g * second, g * deriv)
+            value = _Gauss(g * second + node.bias, g * deriv, g * cross, g * deriv_x)
             widths.append(float(np.sqrt(value.q)))
         elif isinstance(node, Activation):
             value = _relu(value, h)
@@ -183,10 +208,8 @@ def _weighted_in(fr: Frame) -> bool:
 
 def _node_uncovered(fr: Frame) -> str | None:
     node: Node = fr.node
-    if isinstance(node, Dense) and node.bias > 0:
-        return f"{fr.where}: biases break positive homogeneity"
     if isinstance(node, Activation) and node.fn != "relu":
-        return f"{fr.where}: {node.fn} is not positively homogeneous"
+        return f"{fr.where}: {node.fn} (the grid carries ReLU only)"
     if isinstance(node, Add):
         if sum(not _weighted(b) for b in fr.branches) > 1:
             return f"{fr.where}: two branches without a weighted layer are dependent per neuron"
@@ -217,23 +240,22 @@ def grid_uncovered(frames: list[Frame]) -> str | None:
         return "the first layer after the input is not a dense layer"
     if frames[i].node.init.dist != "normal":  # type: ignore[attr-defined]
         return f"{frames[i].where}: the first layer's weights are not Gaussian"
-    if frames[i].node.bias > 0:  # type: ignore[attr-defined]
-        return f"{frames[i].where}: biases break positive homogeneity"
     return _walk(frames[i + 1 :]) or (None if isinstance(frames[-1].node, Dense) else "the logits are not dense")
 
 
 def _at(frames: list[Frame], x: np.ndarray, h: float) -> tuple[float, float, list[float]]:
-    """``(α, γ, widths)`` on the grid of spacing ``h``."""
+    """``(α, γ, widths)`` on the grid of spacing ``h``: the first layer gives ``h = w·x + β`` with ``Var h = σ²‖x‖² +
+    v``, ``D_u h ~ N(0, σ²)`` and ``Cov(h, D_x̂ h) = σ²‖x‖``, ``Var D_x̂ h = σ²``."""
     i = next(j for j, fr in enumerate(frames) if isinstance(fr.node, Dense))
     first = frames[i].node
     assert isinstance(first, Dense)
-    d = x.size
-    var = first.init.variance(d)
+    var = first.init.variance(x.size)
     sq = float(np.dot(x, x))
-    widths = [float(np.sqrt(var * sq))]
-    out = _run(frames[i + 1 :], _Gauss(var * sq, var), h, widths)
+    head = _Gauss(var * sq + first.bias, var, var * float(np.sqrt(sq)), var)
+    widths = [float(np.sqrt(head.q))]
+    out = _run(frames[i + 1 :], head, h, widths)
     assert isinstance(out, _Gauss)  # the logits layer is dense
-    return out.r, out.q / sq, widths
+    return out.r, out.rx, widths
 
 
 def grid_predict(frames: list[Frame], shape: Shape, x: np.ndarray) -> GridPrediction | str:
@@ -241,13 +263,13 @@ def grid_predict(frames: list[Frame], shape: Shape, x: np.ndarray) -> GridPredic
     it cannot be given."""
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     sq = float(np.dot(x, x))
-    if not sq > 0:
-        return "the input x = 0 (the ReLU network's gradient there is not defined)"
     first = next(fr.node for fr in frames if isinstance(fr.node, Dense))
     assert isinstance(first, Dense)
+    if not sq > 0 and not first.bias > 0:
+        return "the input x = 0 without first-layer biases (every pre-activation is 0; ReLU′(0) is not defined)"
     try:
         # a first pass on a coarse grid finds the narrowest Gaussian piece; then h and h/2
-        _, _, widths = _at(frames, x, float(np.sqrt(first.init.variance(x.size) * sq)) / 16)
+        _, _, widths = _at(frames, x, float(np.sqrt(first.init.variance(x.size) * sq + first.bias)) / 16)
         h = min(widths) / CELLS_PER_SIGMA
         if not h > 0:
             return "a layer's pre-activations vanish (variance 0)"
@@ -258,5 +280,7 @@ def grid_predict(frames: list[Frame], shape: Shape, x: np.ndarray) -> GridPredic
     d = x.size
     total = (d - 1) * alpha + gamma
     error = abs(total - ((d - 1) * coarse[0] + coarse[1]))
-    cmap = (alpha + (gamma - alpha) * x * x / sq).reshape(shape)
+    # at x = 0 every direction is orthogonal to x (γ = α there)
+    along = x * x / sq if sq > 0 else np.zeros_like(x)
+    cmap = (alpha + (gamma - alpha) * along).reshape(shape)
     return GridPrediction(cmap, float(total), float(error))
