@@ -73,6 +73,11 @@ def test_the_module_of_a_biased_graph_is_the_samplers_network(case: tuple[Archit
     (g_theirs,) = torch.autograd.grad(theirs[0, 0], xs)
     torch.testing.assert_close(theirs[0], ours[1].detach(), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(g_theirs[0], g_ours[1], rtol=1e-12, atol=1e-12)
+    if program.biased:  # the comparison sees the biases: another network's biases change the logits
+        params = program.network_parameters(drawn, 1)
+        params[len(program.weighted)] = params[len(program.weighted)] + 1.0
+        module.load_weights(params)
+        assert not torch.allclose(module(xs.detach()), ours[1:2].detach(), rtol=1e-6, atol=1e-9)
     back = from_module(module, shape, bias=0.3)
     assert [getattr(n, "bias", None) for n in _flat(back.layers)] == [
         getattr(n, "bias", None) for n in _flat(arch.layers)
@@ -150,3 +155,9 @@ def test_the_kernel_level_adds_the_bias_variance_and_the_grid_refuses_biases() -
     assert exact(2.0) < 0.95 * exact(0.0)  # the bias matters (7%): a kernel level that ignored it would fail above
     k = kernel_predict("dense(8) relu residual{dense(8,bias=0.1) relu dense(8)} relu dense(1)", "3", x)
     assert k.covered and k.method == "grid"  # the post-activation residual with biases (the oracle test checks it)
+
+
+@pytest.mark.parametrize("arch", ["dense(8) relu residual{dense(8)} relu dense(1)", "dense(8) tanh dense(1)"])
+def test_a_non_finite_input_is_an_error_at_the_kernel_level(arch: str) -> None:
+    with pytest.raises(TheorycheckError, match="non-finite"):
+        kernel_predict(arch, "3", np.array([1.0, np.nan, 0.5]))

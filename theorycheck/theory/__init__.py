@@ -16,9 +16,9 @@ from theorycheck.theory._predict import lemma7_sum as lemma7_sum
 from theorycheck.theory._predict import predict as predict
 
 if TYPE_CHECKING:
-    from theorycheck.theory._kernel import KernelSummary as KernelSummary
     from theorycheck.theory._kernel import kernel_predict as kernel_predict
-    from theorycheck.theory._kernel import kernel_summary as kernel_summary
+    from theorycheck.theory._kernel_summary import KernelSummary as KernelSummary
+    from theorycheck.theory._kernel_summary import kernel_summary as kernel_summary
     from theorycheck.theory._tails import GradientTail as GradientTail
     from theorycheck.theory._tails import gradient_tail as gradient_tail
 
@@ -39,9 +39,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "KernelSummary": "theorycheck.theory._kernel",
+    "KernelSummary": "theorycheck.theory._kernel_summary",
     "kernel_predict": "theorycheck.theory._kernel",
-    "kernel_summary": "theorycheck.theory._kernel",
+    "kernel_summary": "theorycheck.theory._kernel_summary",
     "GradientTail": "theorycheck.theory._tails",
     "gradient_tail": "theorycheck.theory._tails",
 }

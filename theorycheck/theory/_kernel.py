@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from theorycheck.errors import TheorycheckError
 from theorycheck.graph import (
     Activation,
     Add,
@@ -64,7 +65,6 @@ from theorycheck.graph import (
     Flatten,
     GlobalAvgPool,
     Shape,
-    format_shape,
     parse_input_shape,
 )
 from theorycheck.theory._frames import CENTRED, NONNEG, OTHER, Frame, annotate, merge_laws
@@ -83,7 +83,7 @@ from theorycheck.theory._kernel_ops import (
 )
 from theorycheck.theory._kernel_supports import Index, conv_gathers, needs, supports
 
-__all__ = ["KERNEL_MAX_PAIRS", "KernelPrediction", "KernelSummary", "kernel_predict", "kernel_summary"]
+__all__ = ["KERNEL_MAX_PAIRS", "KernelPrediction", "kernel_predict"]
 
 #: largest number of position pairs of ``K`` (P² for P positions per channel)
 KERNEL_MAX_PAIRS = 2**26
@@ -262,6 +262,7 @@ def _kernel_predict(
     frames = annotate(arch, shape)
     why = uncovered(frames)
     if why:
+        _require_finite(torch.as_tensor(np.asarray(x, dtype=np.float64)))
         return _on_the_grid(frames, shape, x, why)
     head = frames[0].node
     if not isinstance(head, (Dense, Conv)):
@@ -276,6 +277,7 @@ def _kernel_predict(
             f"(at most {KERNEL_MAX_PAIRS:.3g}; the kernel level keeps K over all pairs)",
         )
     xt = torch.as_tensor(np.asarray(x, dtype=np.float64)).reshape(-1)
+    _require_finite(xt)
     d = xt.numel()
     fan = shape[0] if isinstance(head, Dense) else shape[0] * head.kernel**2
     cache: dict[Any, Any] = {}
@@ -307,6 +309,11 @@ def _kernel_predict(
     return KernelPrediction(cmap, float(result.sum()), True, None)
 
 
+def _require_finite(x: torch.Tensor) -> None:
+    if not bool(torch.isfinite(x).all()):
+        raise TheorycheckError(f"the input x has {int((~torch.isfinite(x)).sum())} non-finite values")
+
+
 def _on_the_grid(frames: list[Frame], shape: Shape, x: np.ndarray | torch.Tensor, why: str) -> KernelPrediction:
     """The grid method (:mod:`._kernel_grid`) where the closed forms refuse, or the refusal with both reasons."""
     from theorycheck.theory._kernel_grid import grid_predict, grid_uncovered
@@ -334,87 +341,3 @@ def _all_frames(frames: list[Frame]) -> list[Frame]:
         for branch in fr.branches:
             out.extend(_all_frames(branch))
     return out
-
-
-@dataclass(frozen=True)
-class KernelSummary:
-    """Kernel-level predictions averaged over ``inputs`` random standard Gaussian inputs."""
-
-    architecture: str
-    input_shape: Shape
-    inputs: int
-    seed: int
-    coord_var_map: np.ndarray | None
-    grad_sq_norm: float | None
-    grad_l1: float | None
-    grad_linf: float | None
-    covered: bool
-    reason: str | None
-    method: str = "closed form"
-    quadrature_error: float | None = None
-
-    def to_dict(self) -> dict[str, object]:
-
-        m = self.coord_var_map
-        return {
-            "architecture": self.architecture,
-            "input": format_shape(self.input_shape),
-            "level": "kernel",
-            "inputs": self.inputs,
-            "seed": self.seed,
-            "d": int(np.prod(self.input_shape)),
-            "coord_var": None if m is None else {"min": float(m.min()), "mean": float(m.mean()), "max": float(m.max())},
-            "grad_sq_norm": self.grad_sq_norm,
-            "grad_l1": self.grad_l1,
-            "grad_linf": self.grad_linf,
-            "covered": self.covered,
-            "reason": self.reason,
-            "method": self.method,
-            "quadrature_error": self.quadrature_error,
-        }
-
-
-def kernel_summary(
-    arch: Architecture | str,
-    input_shape: Shape | str | int,
-    *,
-    inputs: int = 3,
-    seed: int = 0,
-    progress: Callable[[int, int], None] | None = None,
-) -> KernelSummary:
-    """Kernel-level ``E[(∂f/∂x_i)²]`` map averaged over ``inputs`` standard Gaussian inputs (seeded).
-
-    ``progress(done, total)`` counts coordinates over all inputs (``total = inputs · d``)."""
-    from theorycheck.theory._gaussian import expected_l1, expected_linf
-
-    arch = Architecture.parse(arch) if isinstance(arch, str) else arch
-    shape = parse_input_shape(input_shape) if not isinstance(input_shape, tuple) else input_shape
-    rng = np.random.default_rng(seed)
-    maps = []
-    errors: list[float] = []
-    d = int(np.prod(shape))
-    for j in range(inputs):
-        step = None if progress is None else (lambda done, _d, j=j: progress(j * d + done, inputs * d))
-        kp = kernel_predict(arch, shape, rng.standard_normal(d), progress=step)
-        if not kp.covered:
-            return KernelSummary(arch.to_text(), shape, inputs, seed, None, None, None, None, False, kp.reason)
-        assert kp.coord_var_map is not None
-        maps.append(kp.coord_var_map)
-        if kp.quadrature_error is not None:
-            errors.append(kp.quadrature_error)
-    mean = np.mean(maps, axis=0)
-    grid = kp.method == "grid"
-    return KernelSummary(
-        arch.to_text(),
-        shape,
-        inputs,
-        seed,
-        mean,
-        float(mean.sum()),
-        expected_l1(mean),
-        expected_linf(mean),
-        True,
-        None,
-        method=kp.method,
-        quadrature_error=float(np.mean(errors)) if grid else None,
-    )
